@@ -1,0 +1,3 @@
+module heshen
+
+go 1.26
