@@ -1,0 +1,3 @@
+package main
+
+func cmdLogs(e *env) int { return notYet(e, "Logs") }

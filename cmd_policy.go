@@ -1,0 +1,3 @@
+package main
+
+func cmdPolicy(e *env) int { return notYet(e, "Policy") }

@@ -1,0 +1,3 @@
+package main
+
+func cmdServe(e *env) int { return notYet(e, "Serve") }
