@@ -236,3 +236,31 @@ type Store interface {
 	// Sweep deletes what the retention periods say is due at now.
 	Sweep(ctx context.Context, now time.Time, r Retention) (SweepReport, error)
 }
+
+// SubjectData is everything stored about one person, found by ID number
+// (design §2.4: access and copy).
+type SubjectData struct {
+	IDNumber  string      `json:"id_number"`
+	Identity  *Identity   `json:"identity,omitempty"`
+	Photo     []byte      `json:"photo,omitempty"`     // the gallery reference photo
+	Embedding []float32   `json:"embedding,omitempty"` // the gallery embedding
+	Records   []*Record   `json:"records"`
+	BizTokens []*BizToken `json:"biz_tokens"`
+	Media     []*Media    `json:"media"`
+}
+
+// SubjectErasure counts what erasing a person deleted: the gallery entry,
+// BizTokens and media outright; records keep their anonymous counts and
+// codes but lose name, ID number and media.
+type SubjectErasure struct {
+	Identity  bool `json:"identity"`
+	Records   int  `json:"records"`
+	BizTokens int  `json:"biz_tokens"`
+	Media     int  `json:"media"`
+}
+
+// SubjectStore serves a person's rights over their data.
+type SubjectStore interface {
+	ExportSubject(ctx context.Context, idNumber string) (*SubjectData, error)
+	EraseSubject(ctx context.Context, idNumber string) (SubjectErasure, error)
+}
