@@ -51,9 +51,12 @@ func InspectImage(data []byte, lim ImageLimits) (ImageInfo, error) {
 	case bytes.HasPrefix(data, []byte("BM")):
 		info.Format = "bmp"
 		info.Width, info.Height, err = inspectBMP(data)
+	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		info.Format = "webp"
+		info.Width, info.Height, err = inspectWebP(data)
 	default:
 		return info, &Error{Code: CodeImageDecodeFailed, Reason: ReasonUnknownFormat,
-			Message: "不支持的图片格式（仅支持 JPEG、PNG、BMP）", EN: "unsupported image format (JPEG, PNG or BMP only)"}
+			Message: "不支持的图片格式（仅支持 JPEG、PNG、BMP、WebP）", EN: "unsupported image format (JPEG, PNG, BMP or WebP only)"}
 	}
 	if err != nil {
 		return info, err
@@ -204,6 +207,36 @@ func inspectBMP(data []byte) (int, int, error) {
 		}
 	}
 	return w, h, nil
+}
+
+// inspectWebP reads the canvas size from the first chunk (lossy VP8,
+// lossless VP8L or extended VP8X) and checks the RIFF length.
+func inspectWebP(data []byte) (int, int, error) {
+	if len(data) < 30 {
+		return 0, 0, truncated()
+	}
+	if int(binary.LittleEndian.Uint32(data[4:]))+8 > len(data) {
+		return 0, 0, truncated()
+	}
+	p := data[20:]
+	switch string(data[12:16]) {
+	case "VP8 ":
+		if p[3] != 0x9d || p[4] != 0x01 || p[5] != 0x2a {
+			return 0, 0, corrupt("bad VP8 start code")
+		}
+		return int(binary.LittleEndian.Uint16(p[6:]) & 0x3fff), int(binary.LittleEndian.Uint16(p[8:]) & 0x3fff), nil
+	case "VP8L":
+		if p[0] != 0x2f {
+			return 0, 0, corrupt("bad VP8L signature")
+		}
+		v := binary.LittleEndian.Uint32(p[1:])
+		return int(v&0x3fff) + 1, int((v>>14)&0x3fff) + 1, nil
+	case "VP8X":
+		w := int(p[4]) | int(p[5])<<8 | int(p[6])<<16
+		h := int(p[7]) | int(p[8])<<8 | int(p[9])<<16
+		return w + 1, h + 1, nil
+	}
+	return 0, 0, corrupt("unknown WebP chunk")
 }
 
 // Oriented returns the displayed size of an image whose stored size is w×h.
