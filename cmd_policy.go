@@ -13,10 +13,10 @@ import (
 
 // Exit codes of `heshen policy check`, so scripts can branch on the verdict.
 const (
-	exitEligible      = 0
-	exitIneligible    = 1
-	exitBadInput      = 2
-	exitNotApplicable = 3
+	policyExitEligible      = 0
+	policyExitIneligible    = 1
+	policyExitBadInput      = 2
+	policyExitNotApplicable = 3
 )
 
 const policyUsage = `usage:
@@ -30,7 +30,7 @@ check exits 0 eligible, 1 ineligible, 3 not applicable (nothing collects faces),
 func cmdPolicy(e *env) int {
 	if len(e.args) == 0 {
 		fmt.Fprint(e.stderr, policyUsage)
-		return exitBadInput
+		return policyExitBadInput
 	}
 	switch e.args[0] {
 	case "check":
@@ -41,12 +41,12 @@ func cmdPolicy(e *env) int {
 	case "validate":
 		if len(e.args) != 2 {
 			fmt.Fprint(e.stderr, policyUsage)
-			return exitBadInput
+			return policyExitBadInput
 		}
 		c, err := eligibility.Load(e.args[1])
 		if err != nil {
 			fmt.Fprintln(e.stderr, "heshen policy validate:", err)
-			return exitBadInput
+			return policyExitBadInput
 		}
 		fmt.Fprintln(e.stdout, "ok: policy version", c.Version())
 		return 0
@@ -55,7 +55,7 @@ func cmdPolicy(e *env) int {
 		return 0
 	}
 	fmt.Fprintf(e.stderr, "heshen policy: unknown sub-command %q\n%s", e.args[0], policyUsage)
-	return exitBadInput
+	return policyExitBadInput
 }
 
 func policyCheck(e *env, args []string) int {
@@ -67,7 +67,7 @@ func policyCheck(e *env, args []string) int {
 	var files []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return exitBadInput
+			return policyExitBadInput
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -78,20 +78,20 @@ func policyCheck(e *env, args []string) int {
 	}
 	if len(files) != 1 {
 		fmt.Fprint(e.stderr, policyUsage)
-		return exitBadInput
+		return policyExitBadInput
 	}
 
 	checker, err := eligibility.Load(*policyFile)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "heshen policy check:", err)
-		return exitBadInput
+		return policyExitBadInput
 	}
 	var r io.Reader = e.stdin
 	if files[0] != "-" {
 		f, err := os.Open(files[0])
 		if err != nil {
 			fmt.Fprintln(e.stderr, "heshen policy check:", err)
-			return exitBadInput
+			return policyExitBadInput
 		}
 		defer f.Close()
 		r = f
@@ -103,7 +103,7 @@ func policyCheck(e *env, args []string) int {
 	if err != nil {
 		ee := engine.AsError(err)
 		fmt.Fprintf(e.stderr, "heshen policy check: %s: %s (%s)\n", ee.Code, ee.EN, ee.Message)
-		return exitBadInput
+		return policyExitBadInput
 	}
 
 	v := checker.Check(in)
@@ -112,13 +112,13 @@ func policyCheck(e *env, args []string) int {
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
 		fmt.Fprintln(e.stderr, "heshen policy check:", err)
-		return exitBadInput
+		return policyExitBadInput
 	}
 	switch v.Verdict {
 	case eligibility.Eligible:
-		return exitEligible
+		return policyExitEligible
 	case eligibility.NotApplicable:
-		return exitNotApplicable
+		return policyExitNotApplicable
 	}
-	return exitIneligible
+	return policyExitIneligible
 }

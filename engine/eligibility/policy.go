@@ -126,6 +126,9 @@ func Parse(data []byte, name string) (*Checker, error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
+			if pe.LastKey != "" {
+				return nil, fmt.Errorf("policy %s: line %d (key %s): %s", name, pe.Position.Line, pe.LastKey, pe.Message)
+			}
 			return nil, fmt.Errorf("policy %s: line %d: %s", name, pe.Position.Line, pe.Message)
 		}
 		return nil, fmt.Errorf("policy %s: %w", name, err)
@@ -134,6 +137,9 @@ func Parse(data []byte, name string) (*Checker, error) {
 		keys := make([]string, len(un))
 		for i, k := range un {
 			keys[i] = k.String()
+			if line := keyLine(data, k[len(k)-1]); line > 0 {
+				keys[i] += fmt.Sprintf(" (line %d)", line)
+			}
 		}
 		return nil, fmt.Errorf("policy %s: unknown keys: %s", name, strings.Join(keys, ", "))
 	}
@@ -310,6 +316,25 @@ func (p *Policy) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// keyLine finds the first line that sets or opens key, since the decoder
+// reports unknown keys without positions.
+func keyLine(data []byte, key string) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "[") {
+			if strings.Trim(l, "[] ") == key {
+				return i + 1
+			}
+			continue
+		}
+		k, _, ok := strings.Cut(l, "=")
+		if ok && strings.Trim(strings.TrimSpace(k), `"'`) == key {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // checkList rejects blank and repeated entries, which are always typos.
