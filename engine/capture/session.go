@@ -83,7 +83,7 @@ func newSession(srv *Server) *Session {
 		notify: make(chan struct{}, 1), ready: make(chan struct{}),
 		msgs:   make(chan Message, 64),
 		tokens: float64(srv.opt.MsgBurst), tokenAt: now,
-		stats:  Stats{Started: now},
+		stats: Stats{Started: now},
 	}
 }
 

@@ -237,7 +237,7 @@ func TestDataChannelFlood(t *testing.T) {
 	srv := newServer(t, capture.Options{})
 	scenarios := []struct {
 		name, msg, reason string
-		binary         bool
+		binary            bool
 	}{
 		{"flood", `{"type":"ack","id":"x"}`, capture.ReasonFlood, false},
 		{"oversized", `{"type":"ack","id":"` + strings.Repeat("x", 4000) + `"}`, capture.ReasonBadMessage, false},
