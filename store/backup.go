@@ -1,29 +1,80 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // Backup writes a consistent copy of the live store to w (bbolt's
-// Tx.WriteTo in a read transaction: writers keep going meanwhile). Sealed
-// values stay sealed: a restore needs the same key.
+// Tx.WriteTo in a read transaction: writers keep going meanwhile),
+// followed by a trailer with the SHA-256 of the copy so Restore can tell a
+// damaged backup from a whole one; bbolt ignores bytes past its last page,
+// so the file still opens as a store. Sealed values stay sealed: a restore
+// needs the same key.
 func (db *DB) Backup(w io.Writer) (int64, error) {
 	var n int64
+	h := sha256.New()
 	err := db.view(context.Background(), func(tx *bolt.Tx) error {
 		var err error
-		n, err = tx.WriteTo(w)
+		n, err = tx.WriteTo(io.MultiWriter(w, h))
 		return err
 	})
-	return n, err
+	if err != nil {
+		return n, err
+	}
+	m, err := io.WriteString(w, trailerMagic+hex.EncodeToString(h.Sum(nil))+"\n")
+	return n + int64(m), err
+}
+
+// trailerMagic starts the checksum trailer of a backup.
+const trailerMagic = "\nHESHEN-BACKUP v1 sha256 "
+
+const trailerLen = len(trailerMagic) + 64 + 1
+
+// checkTrailer verifies and cuts off a backup's checksum trailer. A file
+// without one (a plain copy of a stopped store) is left as it is.
+func checkTrailer(path string) (bool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	size := fi.Size()
+	if size < int64(trailerLen) {
+		return false, nil
+	}
+	tr := make([]byte, trailerLen)
+	if _, err := f.ReadAt(tr, size-int64(trailerLen)); err != nil {
+		return false, err
+	}
+	if !bytes.HasPrefix(tr, []byte(trailerMagic)) {
+		return false, nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size-int64(trailerLen))); err != nil {
+		return true, err
+	}
+	want := string(tr[len(trailerMagic) : trailerLen-1])
+	if hex.EncodeToString(h.Sum(nil)) != want {
+		return true, errors.New("the backup is damaged (its SHA-256 does not match its trailer)")
+	}
+	return true, f.Truncate(size - int64(trailerLen))
 }
 
 // BackupFile writes a backup to path (mode 0600) through a temporary file
@@ -61,15 +112,12 @@ type BackupInfo struct {
 	Size    int64  `json:"size"`
 }
 
-// ValidateBackup checks that path is a whole Heshen store of a schema this
-// build knows, sealed with this store's key, and that bbolt's consistency
-// check passes.
-func (db *DB) ValidateBackup(path string) (BackupInfo, error) {
-	return validateBackup(path, db.aead, SchemaLatest())
-}
-
+// validateBackup checks that path is a whole Heshen store of a schema this
+// build knows, sealed with this key, and that bbolt's consistency check passes.
 func validateBackup(path string, aead cipher.AEAD, latest int) (info BackupInfo, err error) {
-	// A damaged file can make bbolt panic on a bad page; that is a refusal, not a crash.
+	// A damaged file can make bbolt panic on a bad page or fault on the
+	// mapping; that is a refusal, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("not a readable store: %v", r)
@@ -86,6 +134,10 @@ func validateBackup(path string, aead cipher.AEAD, latest int) (info BackupInfo,
 	}
 	defer b.Close()
 	err = b.View(func(tx *bolt.Tx) error {
+		// A truncated copy maps pages past the end of the file; touching them is a SIGBUS.
+		if tx.Size() > info.Size {
+			return fmt.Errorf("truncated: %d bytes of %d", info.Size, tx.Size())
+		}
 		meta := tx.Bucket(bMeta)
 		if meta == nil {
 			return errors.New("not a Heshen store (no meta bucket)")
@@ -118,9 +170,16 @@ func (db *DB) Restore(path string) (BackupInfo, error) {
 		return BackupInfo{}, fmt.Errorf("restore: %w", err)
 	}
 	defer os.Remove(tmp)
-	info, err := validateBackup(tmp, db.aead, SchemaLatest())
+	_, err = checkTrailer(tmp)
+	var info BackupInfo
+	if err == nil {
+		info, err = validateBackup(tmp, db.aead, SchemaLatest())
+	}
 	if err != nil {
 		return info, fmt.Errorf("restore refused, the store is unchanged: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		info.Size = fi.Size()
 	}
 
 	db.mu.Lock()
