@@ -368,7 +368,9 @@ func (v *Verifier) CheckIdentityDate(ctx context.Context, req *VerifyRequest) (*
 
 // checkValidity checks YYYYMMDD dates; an end of 00000000 is long-term.
 func (v *Verifier) checkValidity(begin, end string) *Error {
-	bad := func(en string) *Error { return &Error{Code: ResultDateBadValidity, Message: "有效期格式或取值错误", EN: en} }
+	bad := func(en string) *Error {
+		return &Error{Code: ResultDateBadValidity, Message: "有效期格式或取值错误", EN: en}
+	}
 	b, err := time.Parse("20060102", begin)
 	if err != nil {
 		return bad("ValidityBegin must be a YYYYMMDD date")
