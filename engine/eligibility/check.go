@@ -114,8 +114,8 @@ type Checker struct {
 	types       map[string]*EntityType
 	typeByAlias map[string]string // lower-case id, name or alias → id
 	rows        []row
-	rowByName   map[string]int // normalised name or alias → row index
-	phrases     []phrase       // longest first
+	rowByName   map[string]int    // normalised name or alias → row index
+	phrases     map[rune][]phrase // by first rune, longest first
 	features    map[string]string
 	routes      map[string]Route
 }
@@ -136,6 +136,7 @@ func compile(p *Policy) *Checker {
 		types:       map[string]*EntityType{},
 		typeByAlias: map[string]string{},
 		rowByName:   map[string]int{},
+		phrases:     map[rune][]phrase{},
 		features:    map[string]string{},
 		routes:      map[string]Route{},
 	}
@@ -156,13 +157,16 @@ func compile(p *Policy) *Checker {
 	}
 	for _, s := range p.Triggers {
 		for _, ph := range s.Phrases {
-			c.phrases = append(c.phrases, phrase{r: []rune(strings.ToLower(ph)), kind: s.Kind})
+			r := []rune(lower(ph))
+			c.phrases[r[0]] = append(c.phrases[r[0]], phrase{r: r, kind: s.Kind})
 		}
 		for _, f := range s.Features {
 			c.features[strings.ToLower(f)] = s.Kind
 		}
 	}
-	sort.SliceStable(c.phrases, func(i, j int) bool { return len(c.phrases[i].r) > len(c.phrases[j].r) })
+	for _, list := range c.phrases {
+		sort.SliceStable(list, func(i, j int) bool { return len(list[i].r) > len(list[j].r) })
+	}
 	for _, r := range p.Routes {
 		c.routes[r.ID] = r
 	}
@@ -382,7 +386,7 @@ func (c *Checker) scan(s, field string) []Trigger {
 	var out []Trigger
 	for i := 0; i < len(rs); {
 		matched := false
-		for _, p := range c.phrases {
+		for _, p := range c.phrases[rs[i]] {
 			if hasPrefix(rs[i:], p.r) {
 				end := i + len(p.r)
 				out = append(out, Trigger{Phrase: string(orig[i:end]), Kind: p.kind, Field: field, Start: i, End: end})

@@ -738,3 +738,32 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkCheck(b *testing.B) {
+	c := mustDefault(b)
+	seed := eligibility.Input{
+		Entity:     entity("某市123有限公司", ""),
+		Categories: eligibility.List{"社交-直播"},
+		Content:    "某营业厅在线自助办理通信类时,实名认证环节需上传身份证正反面和手持身份照片",
+	}
+	long := seed
+	long.Content = strings.Repeat("提供政务服务大厅预约、公积金查询与社保认证,部分事项需人脸识别。", 150) // ~5,000 runes
+	for _, bc := range []struct {
+		name string
+		in   eligibility.Input
+	}{{"seed3", seed}, {"5000runes", long}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				c.Check(bc.in)
+			}
+		})
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		if _, err := eligibility.Load(""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
