@@ -3,9 +3,11 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 )
 
 // ImageLimits bound what the engine agrees to decode. They are checked on
@@ -89,6 +91,9 @@ func truncated() *Error {
 // means the file was cut short.
 func inspectJPEG(data []byte) (w, h, orient int, err error) {
 	cfg, cerr := jpeg.DecodeConfig(bytes.NewReader(data))
+	if errors.Is(cerr, io.ErrUnexpectedEOF) || errors.Is(cerr, io.EOF) {
+		return 0, 0, 0, truncated()
+	}
 	if cerr != nil {
 		return 0, 0, 0, corrupt("corrupt JPEG header: " + cerr.Error())
 	}
@@ -171,6 +176,9 @@ func exifOrientation(seg []byte) int {
 
 func inspectPNG(data []byte) (int, int, error) {
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return 0, 0, truncated()
+	}
 	if err != nil {
 		return 0, 0, corrupt("corrupt PNG header: " + err.Error())
 	}
