@@ -42,6 +42,60 @@ func (db *DB) CreateApp(ctx context.Context, a *engine.App) error {
 	})
 }
 
+// CreateAppWithCredential stores a new app and its first credential in one
+// transaction, so an app never exists without the credential it was
+// created with.
+func (db *DB) CreateAppWithCredential(ctx context.Context, a *engine.App, c *engine.Credential) error {
+	if a.Name == "" {
+		return invalid("应用名称不能为空", "app name is empty")
+	}
+	now := db.now().UTC()
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = now
+	}
+	if c.SecretID == "" {
+		c.SecretID = NewSecretID()
+	}
+	if c.SecretKey == "" {
+		c.SecretKey = NewSecretKey()
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now
+	}
+	id := a.ID
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bApps)
+		a.ID = id
+		if a.ID == "" {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			a.ID = strconv.FormatUint(appIDBase+seq, 10)
+		}
+		if b.Get([]byte(a.ID)) != nil {
+			return conflict("应用", a.ID)
+		}
+		v, err := encode(a)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(a.ID), v); err != nil {
+			return err
+		}
+		c.AppID = a.ID
+		cb := tx.Bucket(bCreds)
+		if cb.Get([]byte(c.SecretID)) != nil {
+			return conflict("SecretId", c.SecretID)
+		}
+		return db.putCredential(cb, c)
+	})
+	if err != nil {
+		a.ID = id
+	}
+	return err
+}
+
 // UpdateApp replaces an existing app.
 func (db *DB) UpdateApp(ctx context.Context, a *engine.App) error {
 	return db.update(ctx, func(tx *bolt.Tx) error {

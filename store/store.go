@@ -26,6 +26,12 @@ var (
 	_ engine.SubjectStore = (*DB)(nil)
 )
 
+// File names inside a data directory.
+const (
+	DBFile  = "heshen.db" // the store
+	KeyFile = "store.key" // the generated at-rest key, when none is configured
+)
+
 // Magic identifies a Heshen store in its meta bucket.
 const Magic = "heshen-store"
 
@@ -111,7 +117,7 @@ func open(path string, opts Options, migs []migration) (*DB, error) {
 		opts.Now = time.Now
 	}
 	if opts.KeyFile == "" {
-		opts.KeyFile = filepath.Join(filepath.Dir(path), "store.key")
+		opts.KeyFile = filepath.Join(filepath.Dir(path), KeyFile)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
