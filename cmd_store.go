@@ -263,6 +263,15 @@ func (d storeDeps) do(ctx context.Context, dataDir string, req adminRequest) (an
 		if _, err := os.Stat(req.File); err != nil {
 			return nil, err // before Open creates an empty store for nothing
 		}
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			// A new machine: put the backup in place under its original key.
+			t0 := time.Now()
+			info, err := store.RestoreInto(path, req.File, store.Options{})
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"file": req.File, "bytes": info.Size, "schema": info.Schema, "created": info.Created, "ms": msSince(t0)}, nil
+		}
 	}
 	db, err := store.Open(path, store.Options{Timeout: d.lockTimeout})
 	if errors.Is(err, store.ErrLocked) {

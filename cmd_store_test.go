@@ -329,6 +329,19 @@ func TestStoreCLIBackupRestore(t *testing.T) {
 	if _, m, _ = storeRun(t, d, "app", "list", "--data", dir); len(m["apps"].([]any)) != 1 {
 		t.Fatalf("apps after restore = %v", m)
 	}
+	// A new machine: restore needs the original key file, then brings the store back.
+	fresh := t.TempDir()
+	if code, _, stderr := storeRun(t, d, "restore", backup, "--data", fresh); code != 1 || !strings.Contains(stderr, "key file") {
+		t.Fatalf("restore into a new dir without the key = %d %s", code, stderr)
+	}
+	key, _ := os.ReadFile(filepath.Join(dir, store.KeyFile))
+	os.WriteFile(filepath.Join(fresh, store.KeyFile), key, 0o600)
+	if code, m, _ = storeRun(t, d, "restore", backup, "--data", fresh); code != 0 {
+		t.Fatalf("restore into a new dir = %d %v", code, m)
+	}
+	if _, m, _ = storeRun(t, d, "app", "list", "--data", fresh); len(m["apps"].([]any)) != 1 {
+		t.Fatalf("apps in the new dir = %v", m)
+	}
 	junk := filepath.Join(t.TempDir(), "junk.db")
 	os.WriteFile(junk, []byte(strings.Repeat("junk", 4096)), 0o600)
 	if code, m, _ = storeRun(t, d, "restore", junk, "--data", dir); code != 1 || !strings.Contains(fmt.Sprint(m), "refused") {

@@ -209,6 +209,47 @@ func (db *DB) Restore(path string) (BackupInfo, error) {
 	return info, nil
 }
 
+// RestoreInto puts the backup at backup in place as the store at path,
+// where no store exists yet (disaster recovery on a new machine). The key
+// must be given in Options or be in the key file already: it is never
+// generated here.
+func RestoreInto(path, backup string, opts Options) (BackupInfo, error) {
+	if opts.KeyFile == "" {
+		opts.KeyFile = filepath.Join(filepath.Dir(path), KeyFile)
+	}
+	if _, err := os.Stat(path); err == nil {
+		return BackupInfo{}, fmt.Errorf("restore: %s exists; restore into it through Open and DB.Restore", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return BackupInfo{}, err
+	}
+	aead, err := storeKey(path, opts, false)
+	if err != nil {
+		return BackupInfo{}, fmt.Errorf("restore: %w", err)
+	}
+	tmp, err := copyToTemp(backup, filepath.Dir(path))
+	if err != nil {
+		return BackupInfo{}, fmt.Errorf("restore: %w", err)
+	}
+	defer os.Remove(tmp)
+	_, err = checkTrailer(tmp)
+	var info BackupInfo
+	if err == nil {
+		info, err = validateBackup(tmp, aead, SchemaLatest())
+	}
+	if err != nil {
+		return info, fmt.Errorf("restore refused: %w", err)
+	}
+	if fi, err := os.Stat(backup); err == nil {
+		info.Size = fi.Size()
+	}
+	// Link, not rename: a store created meanwhile is never overwritten.
+	if err := os.Link(tmp, path); err != nil {
+		return info, fmt.Errorf("restore: %w", err)
+	}
+	return info, syncDir(filepath.Dir(path))
+}
+
 // reopenAfter reopens the current file after a failed swap and returns cause.
 func (db *DB) reopenAfter(cause error) error {
 	if err := db.openBolt(migrations()); err != nil {

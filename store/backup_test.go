@@ -230,3 +230,59 @@ func TestSubjectExportErase(t *testing.T) {
 		t.Fatalf("EraseSubject(\"\") = %v", err)
 	}
 }
+
+func TestRestoreIntoNewDirectory(t *testing.T) {
+	src := t.TempDir()
+	db, err := Open(filepath.Join(src, DBFile), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.CreateApp(ctx, &engine.App{Name: "saved"})
+	backup := filepath.Join(t.TempDir(), "b.db")
+	if _, err := db.BackupFile(backup); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	// Without the original key nothing is restored and no key is invented.
+	dst := t.TempDir()
+	if _, err := RestoreInto(filepath.Join(dst, DBFile), backup, Options{}); err == nil || !strings.Contains(err.Error(), "key file") {
+		t.Fatalf("RestoreInto without a key = %v", err)
+	}
+	if entries, _ := os.ReadDir(dst); len(entries) != 0 {
+		t.Fatalf("RestoreInto without a key left %v", entries)
+	}
+	// With the key file copied over it works, and the store opens.
+	key, _ := os.ReadFile(filepath.Join(src, KeyFile))
+	os.WriteFile(filepath.Join(dst, KeyFile), key, 0o600)
+	if _, err := RestoreInto(filepath.Join(dst, DBFile), backup, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(filepath.Join(dst, DBFile), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if apps, _ := db.FindApps(ctx); len(apps) != 1 || apps[0].Name != "saved" {
+		t.Fatalf("restored apps = %v", apps)
+	}
+	if _, err := RestoreInto(filepath.Join(dst, DBFile), backup, Options{}); err == nil {
+		t.Fatal("RestoreInto overwrote an existing store")
+	}
+}
+
+func TestOpenRefusesToInventAKeyForAnExistingStore(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(filepath.Join(dir, DBFile), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	os.Remove(filepath.Join(dir, KeyFile))
+	if _, err := Open(filepath.Join(dir, DBFile), Options{}); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("Open with the key file gone = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, KeyFile)); !os.IsNotExist(err) {
+		t.Fatal("Open generated a new key for an existing store")
+	}
+}

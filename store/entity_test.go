@@ -46,6 +46,28 @@ func TestApps(t *testing.T) {
 	wantCode(t, db.CreateApp(ctx, &engine.App{ID: a1.ID, Name: "dup"}), CodeResourceInUse)
 }
 
+func TestCreateAppWithCredential(t *testing.T) {
+	db := mustOpenDB(t, Options{})
+	a, c := &engine.App{Name: "a"}, &engine.Credential{}
+	if err := db.CreateAppWithCredential(ctx, a, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.FindCredential(ctx, c.SecretID)
+	if err != nil || got.AppID != a.ID || got.SecretKey != c.SecretKey {
+		t.Fatalf("credential = %+v, %v", got, err)
+	}
+	// A clashing SecretId fails the whole create: no app without its credential.
+	b := &engine.App{Name: "b"}
+	wantCode(t, db.CreateAppWithCredential(ctx, b, &engine.Credential{SecretID: c.SecretID}), CodeResourceInUse)
+	if apps, _ := db.FindApps(ctx); len(apps) != 1 {
+		t.Fatalf("apps after a failed create = %d, want 1", len(apps))
+	}
+	if b.ID != "" {
+		t.Fatalf("failed create left ID %q on the app", b.ID)
+	}
+	wantCode(t, db.CreateAppWithCredential(ctx, &engine.App{}, &engine.Credential{}), engine.CodeInvalidParameterValue)
+}
+
 func TestCredentials(t *testing.T) {
 	db := mustOpenDB(t, Options{})
 	a := &engine.App{Name: "a"}
@@ -299,7 +321,11 @@ func TestBizTokensRecordsMediaUsers(t *testing.T) {
 // TestEncryptionAtRest writes a real photo, an embedding, a media blob and
 // a secret key, then reads the raw file: none may appear in plain text.
 func TestEncryptionAtRest(t *testing.T) {
-	photo, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "faces", "face_recognition", "examples", "obama.jpg"))
+	td := os.Getenv("HESHEN_TESTDATA")
+	if td == "" {
+		td = "/work/shared/testdata"
+	}
+	photo, err := os.ReadFile(filepath.Join(td, "faces", "face_recognition", "examples", "obama.jpg"))
 	if err != nil {
 		t.Logf("no test photo (%v), using synthetic bytes", err)
 		photo = bytes.Repeat([]byte("\xff\xd8\xff\xe0 JFIF synthetic photo "), 2000)

@@ -10,6 +10,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -122,14 +123,7 @@ func open(path string, opts Options, migs []migration) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	key := opts.Key
-	if len(key) == 0 {
-		var err error
-		if key, err = loadOrCreateKey(opts.KeyFile); err != nil {
-			return nil, err
-		}
-	}
-	aead, err := newAEAD(key)
+	aead, err := storeKey(path, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +132,26 @@ func open(path string, opts Options, migs []migration) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// storeKey returns the cipher of Options.Key or of the key file. A key
+// file is generated only for a store that does not exist yet (and create
+// is set): an existing store whose key file is gone must get its key back,
+// not a new one that opens nothing.
+func storeKey(path string, opts Options, create bool) (cipher.AEAD, error) {
+	key := opts.Key
+	if len(key) == 0 {
+		_, kerr := os.Stat(opts.KeyFile)
+		fi, derr := os.Stat(path)
+		if errors.Is(kerr, fs.ErrNotExist) && (!create || derr == nil && fi.Size() > 0) {
+			return nil, fmt.Errorf("key file %s is missing: copy the store's original key file there or configure its key (a new key would open nothing)", opts.KeyFile)
+		}
+		var err error
+		if key, err = loadOrCreateKey(opts.KeyFile); err != nil {
+			return nil, err
+		}
+	}
+	return newAEAD(key)
 }
 
 // openBolt opens the file and brings it to the current schema; the handle

@@ -229,12 +229,13 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	}
 	b.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("widgets")); return err })
 	b.Close()
-	if _, err := Open(other, Options{}); err == nil || !strings.Contains(err.Error(), "not a Heshen store") {
+	key := bytes.Repeat([]byte{1}, KeySize)
+	if _, err := Open(other, Options{Key: key}); err == nil || !strings.Contains(err.Error(), "not a Heshen store") {
 		t.Fatalf("Open(foreign bbolt file) = %v", err)
 	}
 	junk := filepath.Join(dir, "junk.db")
 	os.WriteFile(junk, bytes.Repeat([]byte("not a database "), 1000), 0o600)
-	if _, err := Open(junk, Options{}); err == nil {
+	if _, err := Open(junk, Options{Key: key}); err == nil {
 		t.Fatal("Open(junk) succeeded")
 	}
 }
