@@ -767,3 +767,24 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// One Checker serves concurrent requests (the API will share it); run with
+// -race to check it.
+func TestConcurrentCheck(t *testing.T) {
+	c := mustDefault(t)
+	in := eligibility.Input{
+		Entity:     entity("某市123有限公司", ""),
+		Categories: eligibility.List{"社交-直播"},
+		Content:    "某营业厅在线自助办理通信类时,实名认证环节需上传身份证正反面和手持身份照片",
+	}
+	want := c.Check(in)
+	done := make(chan eligibility.Verdict)
+	for range 8 {
+		go func() { done <- c.Check(in) }()
+	}
+	for range 8 {
+		if v := <-done; v.Verdict != want.Verdict || len(v.Triggers) != len(want.Triggers) || v.Remediation[0].Action != want.Remediation[0].Action {
+			t.Errorf("concurrent verdict differs: %+v", v)
+		}
+	}
+}

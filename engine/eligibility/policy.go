@@ -101,8 +101,6 @@ const (
 	KindPhoto    = "photo"
 )
 
-var triggerKinds = []string{KindFace, KindVideo, KindMaterial, KindPhoto}
-
 // Load reads the policy at path and compiles a Checker; path "" means the
 // embedded default.
 func Load(path string) (*Checker, error) {
@@ -274,8 +272,8 @@ func (p *Policy) validate() error {
 	phrases := map[string]string{}
 	for i, s := range p.Triggers {
 		where := fmt.Sprintf("trigger[%d] %q", i, s.Kind)
-		if !contains(triggerKinds, s.Kind) {
-			bad("%s: kind must be one of %s", where, strings.Join(triggerKinds, ", "))
+		if valid := []string{KindFace, KindVideo, KindMaterial, KindPhoto}; !contains(valid, s.Kind) {
+			bad("%s: kind must be one of %s", where, strings.Join(valid, ", "))
 		} else if kinds[s.Kind] {
 			bad("%s: duplicate trigger kind", where)
 		}
