@@ -571,6 +571,14 @@ func TestGalleryImportRealFaces(t *testing.T) {
 	took := time.Since(start)
 	fi, _ := os.Stat(filepath.Join(bigDir, store.DBFile))
 	t.Logf("imported %v of %d LFW photos in %v: %.1f rows/s; failed %v; store %d bytes", m["added"], rows2, took.Round(time.Millisecond), m["added"].(float64)/took.Seconds(), m["failed"], fi.Size())
+	reasons := map[string]int{}
+	for _, r := range m["rows"].([]any) {
+		row := r.(map[string]any)
+		if row["status"] == "failed" {
+			reasons[fmt.Sprint(row["code"], "/", row["reason"])]++
+		}
+	}
+	t.Logf("failures: %v", reasons)
 	db = openStore(t, bigDir)
 	defer db.Close()
 	var buf bytes.Buffer
