@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Desensitisation of operation-log entries (seed 001: the operation log
@@ -32,7 +33,13 @@ func Desensitise(e *OpEntry) *OpEntry {
 // field-aware, form-encoded bodies as an object, other text as a masked
 // string, binary as {bytes, sha256}. An empty body gives nil.
 func MaskBody(b []byte) json.RawMessage {
-	t := strings.TrimSpace(string(b))
+	if len(b) == 0 {
+		return nil
+	}
+	// A read-only view, not a copy: bodies carry photos and videos of
+	// megabytes. b is not modified while MaskBody runs (OpLog.Append's
+	// contract), and every string that reaches the result is copied into it.
+	t := strings.TrimSpace(unsafe.String(&b[0], len(b)))
 	if t == "" {
 		return nil
 	}
@@ -155,9 +162,12 @@ func MaskText(s string) string {
 
 // mediaSummary is what replaces an image or a video.
 func mediaSummary(b []byte) *object {
-	sum := sha256.Sum256(b)
+	return mediaObject(len(b), sha256.Sum256(b))
+}
+
+func mediaObject(n int, sum [32]byte) *object {
 	o := &object{}
-	o.set("bytes", json.Number(itoa(len(b))))
+	o.set("bytes", json.Number(itoa(n)))
 	o.set("sha256", hex.EncodeToString(sum[:]))
 	return o
 }
@@ -174,10 +184,44 @@ func mediaString(s string) any {
 			s = s[i+len(";base64,"):]
 		}
 	}
-	if b, ok := decodeBase64(s); ok {
-		return mediaSummary(b)
+	if n, sum, ok := hashBase64(s); ok {
+		return mediaObject(n, sum)
 	}
 	return mediaSummary([]byte(s))
+}
+
+// hashBase64 decodes s (standard or URL alphabet, padded or not, line
+// breaks allowed) straight into SHA-256, without holding the decoded file.
+func hashBase64(s string) (int, [32]byte, bool) {
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.NewReplacer("\r", "", "\n", "").Replace(s)
+	}
+	enc := base64.StdEncoding
+	if strings.ContainsAny(s, "-_") {
+		enc = base64.URLEncoding
+	}
+	if len(s)%4 != 0 {
+		enc = enc.WithPadding(base64.NoPadding)
+	}
+	// Decode in 4-aligned chunks straight into the hash: faster than a
+	// base64.NewDecoder stream and never holds the whole file.
+	const chunk = 32 << 10
+	src := make([]byte, chunk)
+	dst := make([]byte, enc.DecodedLen(chunk))
+	h := sha256.New()
+	n := 0
+	for j := 0; j < len(s); j += chunk {
+		m := copy(src, s[j:min(len(s), j+chunk)])
+		d, err := enc.Decode(dst, src[:m])
+		if err != nil {
+			return 0, [32]byte{}, false
+		}
+		h.Write(dst[:d])
+		n += d
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return n, sum, true
 }
 
 // cipherSummary replaces ciphertext by its length.
@@ -192,12 +236,9 @@ func cipherSummary(s string) *object {
 }
 
 func decodeBase64(s string) ([]byte, bool) {
-	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' {
-			return -1
-		}
-		return r
-	}, s)
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.NewReplacer("\r", "", "\n", "").Replace(s)
+	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(s); err == nil {
 			return b, true
@@ -258,13 +299,12 @@ func maskBase64Runs(s string) string {
 			j++
 		}
 		if j-i >= minBase64Run {
-			raw, ok := decodeBase64(s[i:j])
+			n, sum, ok := hashBase64(s[i:j])
 			if !ok {
-				raw = []byte(s[i:j])
+				n, sum = j-i, sha256.Sum256([]byte(s[i:j]))
 			}
-			sum := sha256.Sum256(raw)
 			b.WriteString(s[last:i])
-			b.WriteString("[base64 " + itoa(len(raw)) + " bytes sha256:" + hex.EncodeToString(sum[:8]) + "]")
+			b.WriteString("[base64 " + itoa(n) + " bytes sha256:" + hex.EncodeToString(sum[:8]) + "]")
 			last = j
 		}
 		i = j

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // object is a JSON object that keeps its key order, so a masked body reads
@@ -45,67 +45,184 @@ func (o *object) sortKeys() {
 }
 
 // parseOrdered parses one JSON document into *object, []any, string,
-// json.Number, bool and nil. Trailing data is an error.
+// json.Number, bool and nil. Trailing data is an error. It is a small
+// single-pass parser: json.Decoder.Token rescans long strings (photos and
+// videos) several times, and masking runs once per logged call.
 func parseOrdered(s string) (any, error) {
-	d := json.NewDecoder(strings.NewReader(s))
-	d.UseNumber()
-	v, err := parseValue(d)
+	p := &jparser{s: s}
+	v, err := p.value(0)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.Token(); err != io.EOF {
+	p.ws()
+	if p.i != len(p.s) {
 		return nil, errors.New("trailing data")
 	}
 	return v, nil
 }
 
-func parseValue(d *json.Decoder) (any, error) {
-	t, err := d.Token()
-	if err != nil {
-		return nil, err
+type jparser struct {
+	s string
+	i int
+}
+
+var errSyntax = errors.New("invalid JSON")
+
+// maxDepth bounds nesting so hostile input cannot exhaust the stack.
+const maxDepth = 200
+
+func (p *jparser) ws() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
 	}
-	switch t := t.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			o := &object{}
-			for d.More() {
-				kt, err := d.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, ok := kt.(string)
-				if !ok {
-					return nil, errors.New("bad key")
-				}
-				v, err := parseValue(d)
-				if err != nil {
-					return nil, err
-				}
-				o.set(k, v)
-			}
-			if _, err := d.Token(); err != nil {
-				return nil, err
-			}
+}
+
+func (p *jparser) value(depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, errSyntax
+	}
+	p.ws()
+	if p.i >= len(p.s) {
+		return nil, errSyntax
+	}
+	switch c := p.s[p.i]; {
+	case c == '{':
+		p.i++
+		o := &object{}
+		p.ws()
+		if p.i < len(p.s) && p.s[p.i] == '}' {
+			p.i++
 			return o, nil
-		case '[':
-			arr := []any{}
-			for d.More() {
-				v, err := parseValue(d)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
+		}
+		for {
+			p.ws()
+			if p.i >= len(p.s) || p.s[p.i] != '"' {
+				return nil, errSyntax
 			}
-			if _, err := d.Token(); err != nil {
+			k, err := p.str()
+			if err != nil {
 				return nil, err
 			}
+			p.ws()
+			if p.i >= len(p.s) || p.s[p.i] != ':' {
+				return nil, errSyntax
+			}
+			p.i++
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			o.set(k, v)
+			p.ws()
+			if p.i >= len(p.s) {
+				return nil, errSyntax
+			}
+			if p.s[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.s[p.i] == '}' {
+				p.i++
+				return o, nil
+			}
+			return nil, errSyntax
+		}
+	case c == '[':
+		p.i++
+		arr := []any{}
+		p.ws()
+		if p.i < len(p.s) && p.s[p.i] == ']' {
+			p.i++
 			return arr, nil
 		}
-		return nil, errors.New("unexpected delimiter")
-	default:
-		return t, nil
+		for {
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+			p.ws()
+			if p.i >= len(p.s) {
+				return nil, errSyntax
+			}
+			if p.s[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.s[p.i] == ']' {
+				p.i++
+				return arr, nil
+			}
+			return nil, errSyntax
+		}
+	case c == '"':
+		return p.str()
+	case c == 't' && strings.HasPrefix(p.s[p.i:], "true"):
+		p.i += 4
+		return true, nil
+	case c == 'f' && strings.HasPrefix(p.s[p.i:], "false"):
+		p.i += 5
+		return false, nil
+	case c == 'n' && strings.HasPrefix(p.s[p.i:], "null"):
+		p.i += 4
+		return nil, nil
+	case c == '-' || c >= '0' && c <= '9':
+		j := p.i
+		for j < len(p.s) && strings.IndexByte("+-.eE0123456789", p.s[j]) >= 0 {
+			j++
+		}
+		num := p.s[p.i:j]
+		if !json.Valid([]byte(num)) {
+			return nil, errSyntax
+		}
+		p.i = j
+		return json.Number(num), nil
 	}
+	return nil, errSyntax
+}
+
+// str reads a string at p.i (which is '"'); without escapes it is a
+// substring of the input, not a copy.
+func (p *jparser) str() (string, error) {
+	start := p.i + 1
+	j := start
+	for j < len(p.s) {
+		c := p.s[j]
+		if c == '"' {
+			p.i = j + 1
+			return p.s[start:j], nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", errSyntax
+		}
+		j++
+	}
+	// Escapes: find the end, then let encoding/json unquote.
+	for j < len(p.s) {
+		c := p.s[j]
+		if c == '\\' {
+			j += 2
+			continue
+		}
+		if c == '"' {
+			var out string
+			if err := json.Unmarshal([]byte(p.s[p.i:j+1]), &out); err != nil {
+				return "", errSyntax
+			}
+			p.i = j + 1
+			return out, nil
+		}
+		j++
+	}
+	return "", errSyntax
 }
 
 // encodeOrdered writes v as compact JSON without HTML escaping.
@@ -159,11 +276,60 @@ func writeJSON(b *bytes.Buffer, v any) {
 	}
 }
 
+// writeString writes s as a JSON string like encoding/json without HTML
+// escaping: quotes, backslashes and control characters escaped, invalid
+// UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
 func writeString(b *bytes.Buffer, s string) {
-	e := json.NewEncoder(b)
-	e.SetEscapeHTML(false)
-	_ = e.Encode(s)         // a string always encodes
-	b.Truncate(b.Len() - 1) // Encode appends a newline
+	const hexDigits = "0123456789abcdef"
+	b.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			case '\t':
+				b.WriteString(`\t`)
+			default:
+				b.WriteString(`\u00`)
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString(s[start:i])
+			b.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b.WriteString(s[start:i])
+			b.WriteString(`\u202`)
+			b.WriteByte(hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b.WriteString(s[start:])
+	b.WriteByte('"')
 }
 
 // fieldKind says how a known field is masked.

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -187,5 +189,58 @@ func TestDesensitiseCopies(t *testing.T) {
 	out.Steps[0].Ms = 9
 	if in.Steps[0].Ms != 1 {
 		t.Error("steps shared between copy and input")
+	}
+}
+
+func TestParseOrderedMatchesEncodingJSON(t *testing.T) {
+	inputs := []string{
+		`{}`, `[]`, `{"a":1,"b":[true,false,null],"c":{"d":"e"}}`, `"x"`, `-1.5e3`, `{"k":"\u6b27\"\\\/\n"}`,
+		`{"emoji":"\ud83d\ude00"}`, `[1,]`, `{"a":1,}`, `{"a" 1}`, `{"a":01}`, `[1 2]`, `{"a":"b"} x`, "\"\x01\"", `nul`, `[-]`,
+		`  [ 1 , { "a" : [ ] } ]  `, `{"a":"b\`, strings.Repeat("[", 300) + strings.Repeat("]", 300),
+	}
+	for _, in := range inputs {
+		v, err := parseOrdered(in)
+		valid := json.Valid([]byte(in)) && !strings.HasPrefix(in, strings.Repeat("[", 300))
+		if (err == nil) != valid {
+			t.Errorf("parseOrdered(%q) err = %v, json.Valid = %v", in, err, valid)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		var want, got any
+		json.Unmarshal([]byte(in), &want)
+		json.Unmarshal([]byte(encodeOrdered(v)), &got)
+		if fmt.Sprint(want) != fmt.Sprint(got) {
+			t.Errorf("round trip of %q = %s", in, encodeOrdered(v))
+		}
+	}
+}
+
+func FuzzMaskBody(f *testing.F) {
+	f.Add([]byte(`{"IdCard":"11010519900307123X","Name":"张三","ImageBase64":"/9j/4AAQ"}`))
+	f.Add([]byte("IdCard=1&Name=x"))
+	f.Add([]byte("\xff\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out := MaskBody(b)
+		if len(out) > 0 && !json.Valid(out) {
+			t.Fatalf("MaskBody(%q) = %q, not JSON", b, out)
+		}
+	})
+}
+
+func TestWriteStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"plain", `q"b\s`, "tab\tnl\nret\r", "\x00\x1f", "bad \xff utf8", "line\u2028sep\u2029", "中文<>&", ""} {
+		var b bytes.Buffer
+		writeString(&b, s)
+		var got string
+		if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+			t.Errorf("writeString(%q) = %s: %v", s, b.String(), err)
+			continue
+		}
+		want := strings.ToValidUTF8(s, "\ufffd")
+		if got != want {
+			t.Errorf("writeString(%q) round trip = %q", s, got)
+		}
 	}
 }

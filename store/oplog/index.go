@@ -15,29 +15,72 @@ import (
 	"heshen/search"
 )
 
-// indexer indexes what the writer committed, starting from the index's
-// watermark, so it also catches up after a restart or a rebuild.
+// indexer indexes what the writer commits: batches handed over in memory
+// when they follow the watermark, otherwise (after a restart, a rebuild or
+// a full hand-over queue) by reading the file from the watermark on.
 func (l *Log) indexer() {
 	defer l.wg.Done()
+	var next *docBatch // taken from l.docs but not yet merged
 	for {
-		select {
-		case <-l.stop:
-			return
-		case <-l.notify:
-		}
-		l.ixMu.Lock()
-		err := l.catchUp(l.stop)
-		l.ixMu.Unlock()
-		if err != nil {
-			l.opts.Logf("oplog: index: %v", err)
-			select { // retry later rather than spin
+		var err error
+		var b docBatch
+		if next != nil {
+			b, next = *next, nil
+		} else {
+			select {
 			case <-l.stop:
 				return
-			case <-time.After(time.Second):
-				l.kick()
+			case b = <-l.docs:
+			case <-l.notify:
+				l.ixMu.Lock()
+				err = l.catchUp(l.stop)
+				l.ixMu.Unlock()
+				if err != nil {
+					l.opts.Logf("oplog: index: %v", err)
+					l.retryLater()
+				}
+				continue
 			}
 		}
+		// Merge queued batches that follow on: fewer, larger Bleve batches
+		// mean fewer segments to merge.
+	merge:
+		for len(b.docs) < l.opts.IndexBatch {
+			select {
+			case c := <-l.docs:
+				if c.prev != b.last {
+					next = &c
+					break merge
+				}
+				b = docBatch{prev: b.prev, last: c.last, docs: append(b.docs, c.docs...)}
+			default:
+				break merge
+			}
+		}
+		{
+			l.ixMu.Lock()
+			switch ix := l.indexed.Load(); {
+			case b.last <= ix: // already read from the file
+			case b.prev == ix:
+				if err = l.ix.Load().Index(b.docs, formatID(b.last)); err == nil {
+					l.indexed.Store(b.last)
+				}
+			default:
+				err = l.catchUp(l.stop)
+			}
+			l.ixMu.Unlock()
+		}
+		if err != nil {
+			l.opts.Logf("oplog: index: %v", err)
+			l.retryLater()
+		}
 	}
+}
+
+// retryLater schedules a catch-up from the file in a second, so a failing
+// index does not spin.
+func (l *Log) retryLater() {
+	time.AfterFunc(time.Second, l.kick)
 }
 
 // catchUp indexes every committed entry after the watermark. ixMu held.

@@ -107,7 +107,8 @@ type Log struct {
 	lastKey  uint64        // writer goroutine only
 	written  atomic.Uint64 // key of the last committed entry
 	indexed  atomic.Uint64 // key of the last indexed entry
-	notify   chan struct{} // wakes the indexer
+	notify   chan struct{} // wakes the indexer to catch up from the file
+	docs     chan docBatch // committed batches handed to the indexer in memory
 	stop     chan struct{} // stops indexer and sweeper
 	wg       sync.WaitGroup
 	writerWG sync.WaitGroup
@@ -128,6 +129,13 @@ var (
 type item struct {
 	e    *engine.OpEntry
 	done chan result
+}
+
+// docBatch is one committed batch ready for the index; prev is the key
+// before it, so the indexer can tell whether it follows what it has.
+type docBatch struct {
+	prev, last uint64
+	docs       []search.Doc
 }
 
 type result struct {
@@ -160,6 +168,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		db:     db,
 		in:     make(chan item, opts.QueueSize),
 		notify: make(chan struct{}, 1),
+		docs:   make(chan docBatch, 64),
 		stop:   make(chan struct{}),
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
@@ -337,6 +346,7 @@ func (l *Log) flush(batch []item) {
 		val []byte
 	}
 	recs := make([]rec, 0, len(batch))
+	docs := make([]search.Doc, 0, len(batch))
 	ids := make([]string, len(batch))
 	last := l.lastKey
 	now := l.opts.Now()
@@ -358,6 +368,7 @@ func (l *Log) flush(batch []item) {
 		}
 		ids[i] = e.ID
 		recs = append(recs, rec{k, v})
+		docs = append(docs, docOf(e))
 	}
 	var err error
 	if len(recs) > 0 {
@@ -376,9 +387,13 @@ func (l *Log) flush(batch []item) {
 		if err != nil {
 			l.opts.Logf("oplog: write %d entries: %v", len(recs), err)
 		} else {
+			select {
+			case l.docs <- docBatch{prev: l.lastKey, last: last, docs: docs}:
+			default:
+				l.kick() // indexer busy: it reads the batch back from the file
+			}
 			l.lastKey = last
 			l.written.Store(last)
-			l.kick()
 		}
 	}
 	for i, it := range batch {
