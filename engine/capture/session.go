@@ -37,7 +37,8 @@ type Stats struct {
 	Stale         int64         // pictures replaced by a newer one before Next took them
 	Lost          int64         // frames dropped for missing packets or decode errors
 	PLIs          int64         // key frame requests sent
-	DecodeTime    time.Duration // in libavcodec + swscale (one thread, so ≈ CPU time)
+	DecodeTime    time.Duration // wall time in libavcodec + swscale
+	DecodeCPU     time.Duration // CPU time of the same (the decoding thread's)
 	Messages      int64         // DataChannel messages received
 	BadMessages   int64
 	Started       time.Time // offer answered

@@ -1,7 +1,9 @@
 package capture
 
 import (
+	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -24,6 +26,9 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	s.readers.Add(1)
 	s.mu.Unlock()
 	defer s.readers.Done()
+	// One OS thread for the whole stream, so its CPU time can be measured.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 
 	mime := track.Codec().MimeType
 	codec := codecVP8
@@ -83,16 +88,17 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 				pli()
 				continue
 			}
-			t0 := time.Now()
+			t0, c0 := time.Now(), threadCPU()
 			w, h, err := dec.decode(data)
 			var buf []byte
 			if err == nil && w > 0 {
 				buf = s.buffer(w * h * 3)
 				err = dec.bgr(buf, w, h)
 			}
-			took := time.Since(t0)
+			took, cpu := time.Since(t0), threadCPU()-c0
 			s.mu.Lock()
 			s.stats.DecodeTime += took
+			s.stats.DecodeCPU += cpu
 			if err != nil {
 				s.stats.Lost++
 			} else if w > 0 {
@@ -308,4 +314,13 @@ func isKeyFrame(codec int, data []byte) bool {
 		}
 	}
 	return false
+}
+
+// threadCPU is the calling OS thread's CPU time (Linux RUSAGE_THREAD).
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(1, &ru) != nil { // 1 = RUSAGE_THREAD
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
