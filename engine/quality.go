@@ -22,10 +22,10 @@ type QualityThresholds struct {
 // DefaultQuality are the gates used unless configured otherwise.
 var DefaultQuality = QualityThresholds{
 	MinFaceSide:    40,
-	MinSharpness:   20,
+	MinSharpness:   200, // real photos: 1st percentile 440 (LFW, deepface); a 21-pixel Gaussian blur of a 100-pixel face: 89
 	MinBrightness:  45,
 	MaxBrightness:  215,
-	MaxOutside:     0.12,
+	MaxOutside:     0.08,
 	MaxYaw:         40,
 	MaxPitch:       35,
 	AmbiguityRatio: 0.7,
@@ -99,7 +99,7 @@ func CheckQuality(f *Face, w, h int, hasPose bool, q QualityThresholds) []Findin
 	bw, bh := f.Box.W(), f.Box.H()
 	outside := max(0, -f.Box.X1)/bw + max(0, f.Box.X2-float32(w))/bw +
 		max(0, -f.Box.Y1)/bh + max(0, f.Box.Y2-float32(h))/bh
-	if outside > q.MaxOutside {
+	if outside > q.MaxOutside || cutAtBorder(f, float32(w), float32(h)) {
 		out = append(out, FindCutOff)
 	}
 	if min(bw, bh) < q.MinFaceSide {
@@ -117,6 +117,31 @@ func CheckQuality(f *Face, w, h int, hasPose bool, q QualityThresholds) []Findin
 		out = append(out, FindPose)
 	}
 	return out
+}
+
+// cutAtBorder reports a face flush with an image border whose nose tip is
+// much nearer that border than the face's opposite side: the detector box
+// stops at the border, so only the landmark geometry shows what is missing.
+// Measured on crops of a frontal face: a quarter or more cut away trips it,
+// a tenth does not.
+func cutAtBorder(f *Face, w, h float32) bool {
+	if len(f.Landmarks) != 68 {
+		return false
+	}
+	const edge = 3
+	n := f.Landmarks[30]
+	b := f.Box
+	switch {
+	case b.X1 <= edge && n.X < 0.6*(b.X2-n.X):
+		return true
+	case b.X2 >= w-edge && w-n.X < 0.6*(n.X-b.X1):
+		return true
+	case b.Y2 >= h-edge && h-n.Y < 0.5*(n.Y-b.Y1):
+		return true
+	case b.Y1 <= edge && n.Y < 0.9*(b.Y2-n.Y):
+		return true
+	}
+	return false
 }
 
 func abs32(v float32) float32 {

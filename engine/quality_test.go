@@ -36,17 +36,17 @@ func TestChooseFace(t *testing.T) {
 
 func TestCheckQuality(t *testing.T) {
 	q := DefaultQuality
-	good := Face{Box: Rect{100, 100, 220, 250}, Sharpness: 100, Bright: 120}
+	good := Face{Box: Rect{100, 100, 220, 250}, Sharpness: 1000, Bright: 120}
 	if f := CheckQuality(&good, 640, 480, true, q); len(f) != 0 {
 		t.Fatalf("good face: %+v", f)
 	}
 	cases := map[string]Face{
-		ReasonFaceTooSmall: {Box: Rect{100, 100, 130, 135}, Sharpness: 100, Bright: 120},
+		ReasonFaceTooSmall: {Box: Rect{100, 100, 130, 135}, Sharpness: 1000, Bright: 120},
 		ReasonBlurred:      {Box: good.Box, Sharpness: 2, Bright: 120},
-		ReasonTooDark:      {Box: good.Box, Sharpness: 100, Bright: 20},
-		ReasonTooBright:    {Box: good.Box, Sharpness: 100, Bright: 240},
-		ReasonCutOff:       {Box: Rect{-60, 100, 60, 250}, Sharpness: 100, Bright: 120},
-		ReasonPose:         {Box: good.Box, Sharpness: 100, Bright: 120, Pose: Pose{Yaw: 60}},
+		ReasonTooDark:      {Box: good.Box, Sharpness: 1000, Bright: 20},
+		ReasonTooBright:    {Box: good.Box, Sharpness: 1000, Bright: 240},
+		ReasonCutOff:       {Box: Rect{-60, 100, 60, 250}, Sharpness: 1000, Bright: 120},
+		ReasonPose:         {Box: good.Box, Sharpness: 1000, Bright: 120, Pose: Pose{Yaw: 60}},
 	}
 	for reason, f := range cases {
 		got := CheckQuality(&f, 640, 480, true, q)

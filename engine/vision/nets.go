@@ -45,6 +45,10 @@ func openNets(models map[string][]byte) (*nets, error) {
 		{&ns.detect, specDetect}, {&ns.landmark, specLandmark}, {&ns.feature, specFeature},
 		{&ns.liveness, specLiveness}, {&ns.eye, specEye}, {&ns.pose, specPose},
 	} {
+		if !onnxLoadable(models[x.spec.name]) {
+			ns.close()
+			return nil, fmt.Errorf("read model %s: not a model OpenCV can load", x.spec.name)
+		}
 		n, err := gocv.ReadNetFromONNXBytes(models[x.spec.name])
 		if err != nil || n.Empty() {
 			ns.close()

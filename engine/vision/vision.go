@@ -56,9 +56,7 @@ func Open(opt Options) (*Engine, error) {
 	if opt.DetectThreshold <= 0 {
 		opt.DetectThreshold = 0.6
 	}
-	if opt.Workers > 1 {
-		setCVThreads(1)
-	}
+	setCVThreads(1)
 	models, err := loadModels(opt.ModelsDir)
 	if err != nil {
 		return nil, err
