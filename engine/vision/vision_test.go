@@ -306,7 +306,9 @@ func pngBomb(w, h uint32) []byte {
 	img := encodePNGBytes(image.NewGray(image.Rect(0, 0, 1, 1)))
 	// Patch the IHDR width/height and its CRC.
 	b := append([]byte(nil), img...)
-	put := func(off int, v uint32) { b[off], b[off+1], b[off+2], b[off+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v) }
+	put := func(off int, v uint32) {
+		b[off], b[off+1], b[off+2], b[off+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+	}
 	put(16, w)
 	put(20, h)
 	put(29, crcIEEE(b[12:29]))
