@@ -104,8 +104,11 @@ func inspectJPEG(data []byte) (w, h, orient int, err error) {
 		for i < len(data) && data[i] == 0xFF && i+1 < len(data) && data[i+1] == 0xFF {
 			i++
 		}
-		if i+4 > len(data) || data[i] != 0xFF {
+		if i+4 > len(data) {
 			return 0, 0, 0, truncated()
+		}
+		if data[i] != 0xFF {
+			return 0, 0, 0, corrupt("JPEG marker expected")
 		}
 		marker := data[i+1]
 		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 {
