@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -30,8 +31,9 @@ type Options struct {
 
 // Index is the op-log search index in one directory.
 type Index struct {
-	idx bleve.Index
-	dir string
+	idx   bleve.Index
+	dir   string
+	stamp []byte // version/analyzer
 }
 
 // Open opens the index in dir, or creates it. existed is false when the
@@ -53,7 +55,7 @@ func Open(dir string, opts Options) (ix *Index, existed bool, err error) {
 		if err == nil {
 			v, err := idx.GetInternal(keyVersion)
 			if err == nil && string(v) == string(stamp) {
-				return &Index{idx: idx, dir: dir}, true, nil
+				return &Index{idx: idx, dir: dir, stamp: stamp}, true, nil
 			}
 			idx.Close()
 		} else if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
@@ -78,7 +80,7 @@ func Open(dir string, opts Options) (ix *Index, existed bool, err error) {
 		idx.Close()
 		return nil, false, fmt.Errorf("create index %q: %w", dir, err)
 	}
-	return &Index{idx: idx, dir: dir}, false, nil
+	return &Index{idx: idx, dir: dir, stamp: stamp}, false, nil
 }
 
 // isLockErr reports a timeout on the index's lock: another process has it
@@ -102,8 +104,36 @@ func (ix *Index) Watermark() (string, error) {
 // Count is the number of documents in the index.
 func (ix *Index) Count() (uint64, error) { return ix.idx.DocCount() }
 
-// Close closes the index.
-func (ix *Index) Close() error { return ix.idx.Close() }
+// Close persists what is indexed and closes the index. Batches are unsafe
+// (not waited for), and scorch drops unpersisted ones on Close, so Close
+// first waits for a marker batch to be persisted.
+func (ix *Index) Close() error {
+	err := ix.Flush(30 * time.Second)
+	if cerr := ix.idx.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Flush waits until everything indexed so far is on disk.
+func (ix *Index) Flush(timeout time.Duration) error {
+	done := make(chan error, 1)
+	b := ix.idx.NewBatch()
+	b.SetInternal(keyVersion, ix.stamp)
+	b.SetPersistedCallback(func(err error) { done <- err })
+	if err := ix.idx.Batch(b); err != nil {
+		return fmt.Errorf("flush index: %w", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("flush index: %w", err)
+		}
+		return nil
+	case <-time.After(timeout):
+		return errors.New("flush index: timed out")
+	}
+}
 
 // Fields lists the fields that have terms in the index.
 func (ix *Index) Fields() ([]string, error) { return ix.idx.Fields() }

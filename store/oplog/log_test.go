@@ -301,8 +301,19 @@ func TestRebuild(t *testing.T) {
 	l := mustOpen(t, dir, Options{})
 	fixture(l)
 	settle(t, l)
+	last := l.Stats().LastWrite
 	l.Close()
 	ixDir := filepath.Join(dir, IndexDir)
+
+	// A clean close leaves the index complete: no catch-up on the next start.
+	ix, existed, err := search.Open(ixDir, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wm, _ := ix.Watermark(); !existed || wm != last {
+		t.Errorf("after Close: existed %v, watermark %q, want %q", existed, wm, last)
+	}
+	ix.Close()
 
 	check := func(name string, opts Options) {
 		t.Helper()
