@@ -496,12 +496,14 @@ func galleryAdd(ctx context.Context, db *store.DB, fs faceSource, req adminReque
 	if err != nil {
 		return nil, err
 	}
-	replaced := false
-	if _, err := db.FindIdentity(ctx, req.IDNumber); err == nil {
+	replaced, err := db.HasIdentity(ctx, req.IDNumber)
+	if err != nil {
+		return nil, err
+	}
+	if replaced {
 		if !req.Replace {
 			return nil, engine.Errorf(store.CodeResourceInUse, "该身份已在人像库中", "identity %s is already in the gallery (use --replace)", engine.MaskIDNumber(req.IDNumber))
 		}
-		replaced = true
 	}
 	if err := db.PutIdentity(ctx, en.id); err != nil {
 		return nil, err
@@ -656,7 +658,10 @@ func galleryImport(ctx context.Context, db *store.DB, fs faceSource, req adminRe
 		}
 		written[j.idNumber] = j.row
 		status := "added"
-		if _, err := db.FindIdentity(ctx, j.idNumber); err == nil {
+		if exists, err := db.HasIdentity(ctx, j.idNumber); err != nil {
+			fail(j.row, j.idNumber, err)
+			continue
+		} else if exists {
 			if !req.Replace {
 				fail(j.row, j.idNumber, engine.Errorf(store.CodeResourceInUse, "该身份已在人像库中", "already in the gallery (use --replace)"))
 				continue

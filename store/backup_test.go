@@ -286,3 +286,54 @@ func TestOpenRefusesToInventAKeyForAnExistingStore(t *testing.T) {
 		t.Fatal("Open generated a new key for an existing store")
 	}
 }
+
+// TestRestoreUnderLoad restores while readers and writers run: none may
+// see an error other than a clean result, and the store must end as the backup.
+func TestRestoreUnderLoad(t *testing.T) {
+	db := mustOpenDB(t, Options{})
+	db.CreateApp(ctx, &engine.App{Name: "kept"})
+	backup := filepath.Join(t.TempDir(), "b.db")
+	if _, err := db.BackupFile(backup); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var err error
+				if w%2 == 0 {
+					_, err = db.FindApps(ctx)
+				} else {
+					err = db.CreateRecord(ctx, &engine.Record{Action: "A"})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := db.Restore(backup); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("a transaction during restore failed: %v", err)
+	}
+	if apps, _ := db.FindApps(ctx); len(apps) != 1 || apps[0].Name != "kept" {
+		t.Fatalf("apps after restores = %v", apps)
+	}
+}

@@ -147,6 +147,17 @@ func (db *DB) FindIdentities(ctx context.Context, query string, offset, limit in
 	return out, total, err
 }
 
+// HasIdentity reports whether the gallery holds an ID number, without
+// decrypting anything.
+func (db *DB) HasIdentity(ctx context.Context, idNumber string) (bool, error) {
+	var ok bool
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		ok = tx.Bucket(bGallery).Get([]byte(idNumber)) != nil
+		return nil
+	})
+	return ok, err
+}
+
 // CountIdentities is the gallery size.
 func (db *DB) CountIdentities(ctx context.Context) (int, error) {
 	n := 0
