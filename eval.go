@@ -121,8 +121,13 @@ func evaluate(ctx context.Context, fe engine.FaceEngine, pairsPath string, pol e
 				} else {
 					emb[f] = e
 				}
+				var total float64
 				for _, s := range stages {
 					stageMs[s.Name] = append(stageMs[s.Name], s.Ms)
+					total += s.Ms
+				}
+				if len(stages) > 0 {
+					stageMs["total"] = append(stageMs["total"], total)
 				}
 				mu.Unlock()
 			}
@@ -165,22 +170,8 @@ func evaluate(ctx context.Context, fe engine.FaceEngine, pairsPath string, pol e
 	}
 	rep.FARAtSim70, rep.TARAtSim70 = engine.Rates(scored, engine.CosineFromSim(70))
 	rep.FARAtSim80, rep.TARAtSim80 = engine.Rates(scored, engine.CosineFromSim(80))
-	var total []float64
 	for name, v := range stageMs {
 		rep.MsPerImage[name] = median(v)
-		if len(total) < len(v) {
-			total = make([]float64, len(v))
-		}
-	}
-	for _, v := range stageMs {
-		for i := range v {
-			if i < len(total) {
-				total[i] += v[i]
-			}
-		}
-	}
-	if len(total) > 0 {
-		rep.MsPerImage["total"] = median(total)
 	}
 	return rep, nil
 }
