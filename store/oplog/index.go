@@ -57,19 +57,17 @@ func (l *Log) indexer() {
 				break merge
 			}
 		}
-		{
-			l.ixMu.Lock()
-			switch ix := l.indexed.Load(); {
-			case b.last <= ix: // already read from the file
-			case b.prev == ix:
-				if err = l.ix.Load().Index(b.docs, formatID(b.last)); err == nil {
-					l.indexed.Store(b.last)
-				}
-			default:
-				err = l.catchUp(l.stop)
+		l.ixMu.Lock()
+		switch ix := l.indexed.Load(); {
+		case b.last <= ix: // already read from the file
+		case b.prev == ix:
+			if err = l.ix.Load().Index(b.docs, formatID(b.last)); err == nil {
+				l.indexed.Store(b.last)
 			}
-			l.ixMu.Unlock()
+		default: // a gap: read from the file
+			err = l.catchUp(l.stop)
 		}
+		l.ixMu.Unlock()
 		if err != nil {
 			l.opts.Logf("oplog: index: %v", err)
 			l.retryLater()
