@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -380,3 +381,5 @@ func fmtErr(err error) string {
 	}
 	return fmt.Sprint(err)
 }
+
+func newGet(path string) *http.Request { return httptest.NewRequest("GET", path, nil) }

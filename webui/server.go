@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -48,6 +49,9 @@ type Options struct {
 
 // Server is the HTTP front end.
 type Server struct {
+	mu      sync.Mutex
+	ln      net.Listener
+	closed  bool
 	opt     Options
 	app     *fiber.App
 	replay  *replayCache
@@ -113,15 +117,44 @@ func (s *Server) App() *fiber.App { return s.app }
 
 // Serve serves on ln until Shutdown; tlsConf, if set, wraps ln in TLS.
 func (s *Server) Serve(ln net.Listener, tlsConf *tls.Config) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.ln = ln
+	s.mu.Unlock()
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
-	return s.app.Listener(ln)
+	err := s.app.Listener(ln)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	return err
 }
 
 // Shutdown stops accepting connections and waits for requests in flight
 // until ctx ends.
-func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	ln := s.ln
+	s.mu.Unlock()
+	err := s.app.ShutdownWithContext(ctx)
+	// fasthttp ignores a shutdown that comes before it registered the
+	// listener; closing it ourselves ends Serve in every case.
+	if ln != nil {
+		ln.Close()
+	}
+	if err != nil && ln == nil {
+		return nil // never served
+	}
+	return err
+}
 
 // errorHandler answers every error the Tencent way: HTTP 200 with
 // Response.Error on the API path; plain status codes elsewhere.
