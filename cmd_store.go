@@ -273,6 +273,11 @@ func (d storeDeps) do(ctx context.Context, dataDir string, req adminRequest) (an
 			return map[string]any{"file": req.File, "bytes": info.Size, "schema": info.Schema, "created": info.Created, "ms": msSince(t0)}, nil
 		}
 	}
+	if !createsStore[req.Op] {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no store in %s (run heshen app create or heshen serve there first, or pass --data)", dataDir)
+		}
+	}
 	db, err := store.Open(path, store.Options{Timeout: d.lockTimeout})
 	if errors.Is(err, store.ErrLocked) {
 		return adminCall(ctx, dataDir, req)
@@ -285,6 +290,10 @@ func (d storeDeps) do(ctx context.Context, dataDir string, req adminRequest) (an
 	defer fe.close()
 	return execAdmin(ctx, db, fe, req)
 }
+
+// createsStore lists the operations that may start a new store; the others
+// refuse a data directory without one instead of creating it by mistake.
+var createsStore = map[string]bool{"app.create": true, "gallery.add": true, "gallery.import": true}
 
 // faceSource gives the face engine on first use: most commands never need it.
 type faceSource interface {

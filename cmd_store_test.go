@@ -162,6 +162,15 @@ func TestStoreCLIAppsAndRules(t *testing.T) {
 		}
 	}
 
+	// A mistyped --data is an error, not a new empty store.
+	typo := filepath.Join(t.TempDir(), "typo")
+	if code, _, stderr := storeRun(t, d, "app", "list", "--data", typo); code != 1 || !strings.Contains(stderr, "no store") {
+		t.Fatalf("app list in an empty dir = %d %s", code, stderr)
+	}
+	if _, err := os.Stat(typo); !os.IsNotExist(err) {
+		t.Fatal("app list created a data directory")
+	}
+
 	// Everything landed in the store.
 	db := openStore(t, dir)
 	defer db.Close()
@@ -381,7 +390,9 @@ func TestStoreCLIThroughAdminSocket(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("app create via socket = %d %v %s", code, m, stderr)
 	}
-	if took := time.Since(start); took > 3*time.Second {
+	took := time.Since(start)
+	t.Logf("app create through the admin socket: %v (lock timeout %v)", took, d.lockTimeout)
+	if took > 3*time.Second {
 		t.Fatalf("app create via socket took %v", took)
 	}
 	appID := m["app_id"].(string)
