@@ -41,6 +41,7 @@ const (
 	CodeSilentQuality   = "FailedOperation.SilentFaceQualityFail"
 	CodeSilentThreshold = "FailedOperation.SilentThreshold"
 	CodeLivenessFail    = "FailedOperation.LivessDetectFail"
+	CodeLivenessFake    = "FailedOperation.LivessDetectFake"
 	CodeBestFrame       = "FailedOperation.LivessBestFrameError"
 )
 
@@ -84,6 +85,9 @@ type SilentOptions struct {
 	MinFrames int     // usable frames needed (default 3)
 	MinLive   float64 // mean "live" probability of the best frames needed to pass (default 0.5)
 	MinSecs   float64 // shorter videos are SilentTooShort (default 1)
+	// MinMotion is the landmark movement, relative to the face width, below
+	// which the face counts as a still image (default 0.004).
+	MinMotion float64
 }
 
 // Verifier runs the direct API verifications: it validates the identity,
@@ -126,6 +130,9 @@ func NewVerifier(opt VerifierOptions) (*Verifier, error) {
 	}
 	if s.MinSecs <= 0 {
 		s.MinSecs = 1
+	}
+	if s.MinMotion <= 0 {
+		s.MinMotion = 0.004
 	}
 	if opt.MediaTTL <= 0 {
 		opt.MediaTTL = DefaultRetention.Media
@@ -235,7 +242,7 @@ func flowCode(result string) int {
 		return 2012
 	case CodeLowSimilarity:
 		return 2016
-	case CodeSilentThreshold, CodeLifePhotoFake:
+	case CodeSilentThreshold, CodeLifePhotoFake, CodeLivenessFake:
 		return 1301
 	case CodeSilentTooShort:
 		return 1303

@@ -205,6 +205,11 @@ func (v *Verifier) silent(ctx context.Context, video []byte, sw *stopwatch) ([]s
 			return fail(CodeLivenessFail, "视频中出现不同的人脸", "the video shows more than one person", 1003)
 		}
 	}
+	// A real person never holds perfectly still: a video whose face does
+	// not move at all is a looped photo or an injected still.
+	if m := faceMotion(usable); m < so.MinMotion {
+		return fail(CodeLivenessFake, "疑似非活体：视频中人脸完全静止", fmt.Sprintf("the face does not move (motion %.4f < %.4f): a still image, not a live person", m, so.MinMotion), 1301)
+	}
 	best := usable[:min(so.Best, len(usable))]
 	var live float64
 	for _, s := range best {
@@ -216,6 +221,26 @@ func (v *Verifier) silent(ctx context.Context, video []byte, sw *stopwatch) ([]s
 		return fail(CodeSilentThreshold, "静默活体检测未达到通过标准", fmt.Sprintf("live score %.2f is below %.2f", live, so.MinLive), 1301)
 	}
 	return usable, nil, nil
+}
+
+// faceMotion is the largest mean landmark displacement between any usable
+// frame and the first one, relative to the face width.
+func faceMotion(frames []scoredFrame) float64 {
+	ref := frames[0].face
+	var most float64
+	for _, f := range frames[1:] {
+		lm := f.face.Landmarks
+		if len(lm) == 0 || len(lm) != len(ref.Landmarks) {
+			continue
+		}
+		var d float64
+		for i := range lm {
+			d += math.Hypot(float64(lm[i].X-ref.Landmarks[i].X), float64(lm[i].Y-ref.Landmarks[i].Y))
+		}
+		w := float64(max(ref.Box.W(), 1))
+		most = max(most, d/float64(len(lm))/w)
+	}
+	return most
 }
 
 func hasFinding(a *Analysis, code string) bool {
