@@ -393,13 +393,11 @@ func Seal(algorithm string, pub any, fields map[string]string, order []string) (
 		}
 		enc.CiphertextBlob = base64.StdEncoding.EncodeToString(blob)
 		enc.Iv = base64.StdEncoding.EncodeToString(iv)
-		block, _ := aes.NewCipher(key)
 		for _, name := range order {
-			pt := []byte(fields[name])
-			p := aes.BlockSize - len(pt)%aes.BlockSize
-			pt = append(pt, bytes.Repeat([]byte{byte(p)}, p)...)
-			ct := make([]byte, len(pt))
-			cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, pt)
+			ct, err := aesCBCSeal(key, iv, []byte(fields[name]))
+			if err != nil {
+				return nil, nil, err
+			}
 			out[name] = base64.StdEncoding.EncodeToString(ct)
 		}
 	case SM4GCM:
@@ -426,6 +424,19 @@ func Seal(algorithm string, pub any, fields map[string]string, order []string) (
 		return nil, nil, fmt.Errorf("fieldcrypt: unknown algorithm %q", algorithm)
 	}
 	return enc, out, nil
+}
+
+// aesCBCSeal is AES-CBC with PKCS#7 padding.
+func aesCBCSeal(key, iv, pt []byte) ([]byte, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	p := aes.BlockSize - len(pt)%aes.BlockSize
+	pt = append(append([]byte(nil), pt...), bytes.Repeat([]byte{byte(p)}, p)...)
+	ct := make([]byte, len(pt))
+	cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, pt)
+	return ct, nil
 }
 
 func randBytes(n int) []byte {
