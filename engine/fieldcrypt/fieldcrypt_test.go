@@ -119,7 +119,9 @@ func TestDecryptErrors(t *testing.T) {
 		{"FieldNotAllowed", func(e *Encryption, f map[string]*string) { e.EncryptList = []string{"ImageBase64"} }, CodeUnsupportField},
 		{"Duplicate", func(e *Encryption, f map[string]*string) { e.EncryptList = []string{"Name", "Name"} }, engine.CodeInvalidParameterValue},
 		{"BlobNotBase64", func(e *Encryption, f map[string]*string) { e.CiphertextBlob = "!!" }, CodeDecrypt},
-		{"BlobWrongKey", func(e *Encryption, f map[string]*string) { e.CiphertextBlob = base64.StdEncoding.EncodeToString(make([]byte, 256)) }, CodeDecrypt},
+		{"BlobWrongKey", func(e *Encryption, f map[string]*string) {
+			e.CiphertextBlob = base64.StdEncoding.EncodeToString(make([]byte, 256))
+		}, CodeDecrypt},
 		{"BadIv", func(e *Encryption, f map[string]*string) { e.Iv = "short" }, CodeDecrypt},
 		{"FieldNotBase64", func(e *Encryption, f map[string]*string) { s := "%%%"; f["Name"] = &s }, CodeDecrypt},
 		{"NoIv", func(e *Encryption, f map[string]*string) { e.Iv = "" }, engine.CodeMissingParameter},
