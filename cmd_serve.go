@@ -210,7 +210,7 @@ func (s *serveRun) start() error {
 	}
 	v, err := engine.NewVerifier(engine.VerifierOptions{
 		Faces: s.faces, Store: s.db, Video: vd,
-		PassSim: c.Verify.PassSim, Policy: facePolicies[c.Verify.FacePolicy],
+		PassSim: c.Verify.PassSim, Policy: facePolicies[c.Verify.FacePolicy], PoseGate: c.Verify.PoseGate,
 		MaxImageBytes: c.Verify.MaxImageBytes, MaxVideoBytes: c.Verify.MaxVideoBytes, MaxVideoSeconds: c.Verify.MaxVideoSeconds,
 		Silent: engine.SilentOptions{Frames: c.Liveness.Frames, Best: c.Liveness.BestFrames, MinFrames: c.Liveness.MinFrames,
 			MinLive: c.Liveness.MinLive, MinSecs: c.Liveness.MinSeconds, MinMotion: c.Liveness.MinMotion},

@@ -69,6 +69,7 @@ type APIConfig struct {
 type VerifyConfig struct {
 	PassSim         float64 `toml:"pass_sim"`
 	FacePolicy      string  `toml:"face_policy"`
+	PoseGate        bool    `toml:"pose_gate"`
 	MaxImageBytes   int     `toml:"max_image_bytes"`
 	MaxVideoBytes   int     `toml:"max_video_bytes"`
 	MaxVideoSeconds float64 `toml:"max_video_seconds"`

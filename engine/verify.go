@@ -66,6 +66,10 @@ type VerifierOptions struct {
 	// Policy picks the face in a photo with several (default PickLargest:
 	// a runner-up of similar size is reported as several faces).
 	Policy FacePolicy
+	// PoseGate also refuses photos whose head is turned too far. The pose
+	// model costs about as much as the rest of the pipeline together, so it
+	// is off unless asked for; size, blur, light and cut-off gates always run.
+	PoseGate bool
 	// MaxImageBytes bounds a decoded image (default 3 MiB, reference §2).
 	MaxImageBytes int
 	// MaxVideoBytes bounds a decoded video (default 8 MiB).
@@ -454,11 +458,15 @@ func (v *Verifier) analyzePhoto(ctx context.Context, img []byte, sw *stopwatch) 
 		o := failed(&Error{Code: CodeImageSizeTooLarge, Message: "图片过大", EN: fmt.Sprintf("the image is larger than %d bytes", v.opt.MaxImageBytes)})
 		return nil, &o, nil
 	}
-	a, err := v.opt.Faces.Analyze(ctx, img, AnalyzeOptions{Policy: v.opt.Policy, Gates: true})
+	// Without Gates the engine still reports every gate but pose as findings.
+	a, err := v.opt.Faces.Analyze(ctx, img, AnalyzeOptions{Policy: v.opt.Policy, Gates: v.opt.PoseGate, Pose: v.opt.PoseGate})
 	if a != nil {
 		sw.add("photo_", a.Stages)
 	} else {
 		sw.lap("photo")
+	}
+	if err == nil && len(a.Findings) > 0 {
+		err = a.Findings[0].Err()
 	}
 	if err != nil {
 		e := AsError(err)
