@@ -71,6 +71,10 @@ func medianSignals(in []liveSample) liveSignals {
 		yaw:     med(func(s liveSignals) float64 { return s.yaw }),
 		pitch:   med(func(s liveSignals) float64 { return s.pitch }),
 		eyeOpen: med(func(s liveSignals) float64 { return s.eyeOpen }),
+		pose: Pose{
+			Yaw:   float32(med(func(s liveSignals) float64 { return float64(s.pose.Yaw) })),
+			Pitch: float32(med(func(s liveSignals) float64 { return float64(s.pose.Pitch) })),
+		},
 	}
 }
 
@@ -148,10 +152,15 @@ func (s *LivenessSession) feedAction(f Frame, face *Face, sig liveSignals, rejec
 			sign = -1
 		}
 		for _, x := range s.stepSeen {
+			// The landmarks and the pose model must agree; the pose model's
+			// yaw grows when the person turns to their right.
 			dy := (x.yaw - b.yaw) * sign
-			value = max(value, dy)
+			dp := -float64(x.pose.Yaw-b.pose.Yaw) * sign
+			if dp >= c.MinPoseTurn {
+				value = max(value, dy)
+			}
 			// Turning the other way first is not following the prompt.
-			if dy <= -1.5*c.TurnDelta && value < c.TurnDelta {
+			if dy <= -c.TurnDelta && dp <= -c.MinPoseTurn && value < c.TurnDelta {
 				return s.decide(f.At, LiveFailed, "FailedOperation.LivessDetectFail", LiveReasonWrongAction,
 					"动作不符合提示，请按提示转头", fmt.Sprintf("asked to turn %s, the head turned the other way", kind))
 			}
@@ -161,7 +170,7 @@ func (s *LivenessSession) feedAction(f Frame, face *Face, sig liveSignals, rejec
 		// Down (or up) and back.
 		peak := -1
 		for j, x := range s.stepSeen {
-			if dp := math.Abs(x.pitch - b.pitch); dp >= c.NodDelta {
+			if dp := math.Abs(x.pitch - b.pitch); dp >= c.NodDelta && math.Abs(float64(x.pose.Pitch-b.pose.Pitch)) >= c.MinPoseNod {
 				if peak < 0 {
 					peak = j
 				}
