@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -134,5 +135,61 @@ func TestSearchFiltersAndFacets(t *testing.T) {
 	}
 	if n, _ := ix.Count(); n != 2 {
 		t.Errorf("after delete: %d docs", n)
+	}
+}
+
+// Pages of large results are sorted within a time window that grows until
+// it holds the page: the result must equal a full sort.
+func TestSearchWindowedPaging(t *testing.T) {
+	ix, _ := mustOpen(t, filepath.Join(t.TempDir(), "ix"), Options{})
+	defer ix.Close()
+	var all []Doc
+	for i := range 300 {
+		at := base.Add(time.Duration(i) * time.Minute) // dense, old
+		if i >= 290 {
+			at = base.Add(time.Duration(i-289) * 24 * time.Hour) // sparse, recent
+		}
+		all = append(all, Doc{ID: fmt.Sprintf("%016x", i+1), Time: at, Action: "DetectAuth", Text: "成功"})
+	}
+	if err := ix.Index(all, ""); err != nil {
+		t.Fatal(err)
+	}
+	want := func(oldest bool, from, to time.Time, offset, limit int) []string {
+		var ids []string
+		for _, d := range all {
+			if (from.IsZero() || !d.Time.Before(from)) && (to.IsZero() || d.Time.Before(to)) {
+				ids = append(ids, d.ID)
+			}
+		}
+		if !oldest {
+			slices.Reverse(ids)
+		}
+		return ids[min(offset, len(ids)):min(offset+limit, len(ids))]
+	}
+	end := base.Add(20 * 24 * time.Hour)
+	for _, tc := range []struct {
+		oldest   bool
+		from, to time.Time
+		offset   int
+	}{
+		{false, time.Time{}, time.Time{}, 0},
+		{false, time.Time{}, time.Time{}, 12},
+		{false, base, end, 0},
+		{false, base, end, 30},
+		{true, base, end, 0},
+		{true, base, end, 40},
+		{true, time.Time{}, time.Time{}, 5},
+		{false, base.Add(time.Hour), base.Add(3 * time.Hour), 7},
+	} {
+		for _, text := range []string{"", "成功"} {
+			q := engine.OpQuery{Text: text, Oldest: tc.oldest, From: tc.from, To: tc.to, Offset: tc.offset, Limit: 5}
+			r, err := ix.Search(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := want(tc.oldest, tc.from, tc.to, tc.offset, 5); !slices.Equal(r.IDs, w) {
+				t.Errorf("%+v: got %v, want %v", q, r.IDs, w)
+			}
+		}
 	}
 }

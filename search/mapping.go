@@ -15,7 +15,7 @@ import (
 // Version is the mapping version. Bump it whenever the mapping or what is
 // put into a document changes: an index of another version is deleted and
 // rebuilt from the log.
-const Version = 1
+const Version = 2
 
 // Free-text analyzers. AnalyzerCJK is Bleve's cjk analyzer (unicode words,
 // width folding, lower case, CJK bigrams; a lone CJK character is kept as a
@@ -40,10 +40,11 @@ const (
 	fieldSourceIP  = "source_ip"
 	fieldCode      = "code"
 	fieldText      = "text"
+	fieldSort      = "ts"
 )
 
 // newMapping is the explicit mapping: keyword fields for ids and codes, a
-// datetime for sorting and ranges, one analysed text field. Nothing is
+// datetime for ranges, a keyword sort key, one analysed text field. Nothing is
 // stored (the log is the source of truth); doc values only where facets
 // and sorting need them; dynamic fields are off.
 func newMapping(analyzer string) (mapping.IndexMapping, error) {
@@ -97,8 +98,9 @@ func newMapping(analyzer string) (mapping.IndexMapping, error) {
 	t := bleve.NewDateTimeFieldMapping()
 	t.Store = false
 	t.IncludeInAll = false
-	t.DocValues = true // sort
+	t.DocValues = false // ranges only: its doc values hold every precision-shifted term, ~10x the sort key
 	doc.AddFieldMappingsAt(fieldTime, t)
+	kw(fieldSort, true) // sort key: hex time + ID, one short term per doc
 
 	txt := bleve.NewTextFieldMapping()
 	txt.Analyzer = analyzer

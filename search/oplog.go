@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -26,6 +27,7 @@ type Doc struct {
 	SourceIP  string    `json:"source_ip,omitempty"`
 	Code      string    `json:"code,omitempty"`
 	Text      string    `json:"text,omitempty"`
+	Sort      string    `json:"ts,omitempty"` // set by Index
 }
 
 // Index adds or replaces docs and records watermark (the ID of the last
@@ -33,6 +35,7 @@ type Doc struct {
 func (ix *Index) Index(docs []Doc, watermark string) error {
 	b := ix.idx.NewBatch()
 	for i := range docs {
+		docs[i].Sort = sortKey(docs[i].Time, docs[i].ID)
 		if err := b.Index(docs[i].ID, &docs[i]); err != nil {
 			return fmt.Errorf("index %s: %w", docs[i].ID, err)
 		}
@@ -79,29 +82,25 @@ func (ix *Index) Search(ctx context.Context, q engine.OpQuery) (*Result, error) 
 		limit = MaxLimit
 	}
 	offset := max(q.Offset, 0)
-	req := bleve.NewSearchRequestOptions(buildQuery(q), limit, offset, false)
-	if q.Oldest {
-		req.SortBy([]string{fieldTime, "_id"})
-	} else {
-		req.SortBy([]string{"-" + fieldTime, "-_id"})
-	}
-	req.Score = bleve.ScoreNone
+	need := offset + limit
+
+	// Count (and facets) without sorting: sorting reads the sort key of every
+	// hit, which is what makes a broad query slow.
+	creq := bleve.NewSearchRequestOptions(buildQuery(q), 0, 0, false)
+	creq.Score = bleve.ScoreNone
 	if q.Facets {
-		req.AddFacet(fieldAction, bleve.NewFacetRequest(fieldAction, 50))
-		req.AddFacet(fieldCode, bleve.NewFacetRequest(fieldCode, 50))
-		req.AddFacet(fieldAppID, bleve.NewFacetRequest(fieldAppID, 50))
+		creq.AddFacet(fieldAction, bleve.NewFacetRequest(fieldAction, 50))
+		creq.AddFacet(fieldCode, bleve.NewFacetRequest(fieldCode, 50))
+		creq.AddFacet(fieldAppID, bleve.NewFacetRequest(fieldAppID, 50))
 	}
-	res, err := ix.idx.SearchInContext(ctx, req)
+	cres, err := ix.idx.SearchInContext(ctx, creq)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	out := &Result{Total: int(res.Total), IDs: make([]string, len(res.Hits))}
-	for i, h := range res.Hits {
-		out.IDs[i] = h.ID
-	}
+	out := &Result{Total: int(cres.Total), IDs: []string{}}
 	if q.Facets {
 		out.Facets = map[string][]engine.OpFacet{}
-		for name, f := range res.Facets {
+		for name, f := range cres.Facets {
 			terms := []engine.OpFacet{}
 			if f.Terms != nil {
 				for _, t := range f.Terms.Terms() {
@@ -111,7 +110,76 @@ func (ix *Index) Search(ctx context.Context, q engine.OpQuery) (*Result, error) 
 			out.Facets[name] = terms
 		}
 	}
-	return out, nil
+	if out.Total == 0 || offset >= out.Total {
+		return out, nil
+	}
+
+	// The page: sort only the hits of a time window at the requested end of
+	// the range, widened until it holds enough of them. The newest (oldest)
+	// entries of the range are the newest (oldest) of any window that ends
+	// (starts) where the range does and holds at least offset+limit hits.
+	lo, hi := q.From, q.To
+	if hi.IsZero() {
+		hi = time.Now().Add(time.Hour) // the writer never keys entries more than a minute ahead
+	}
+	whole := out.Total <= 4*need || (q.Oldest && lo.IsZero())
+	var w time.Duration
+	if !whole {
+		if lo.IsZero() {
+			w = time.Hour
+		} else {
+			w = time.Duration(float64(hi.Sub(lo)) * min(1, 3*float64(need)/float64(out.Total)))
+		}
+	}
+	for {
+		wq := q
+		covers := whole
+		if !whole {
+			if q.Oldest {
+				wq.To = lo.Add(w)
+				covers = !wq.To.Before(hi)
+			} else {
+				wq.From = hi.Add(-w)
+				covers = !lo.IsZero() && !wq.From.After(lo)
+			}
+			if covers {
+				wq.From, wq.To = q.From, q.To
+			}
+		}
+		req := bleve.NewSearchRequestOptions(buildQuery(wq), limit, offset, false)
+		if q.Oldest {
+			req.SortBy([]string{fieldSort})
+		} else {
+			req.SortBy([]string{"-" + fieldSort})
+		}
+		req.Score = bleve.ScoreNone
+		res, err := ix.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if covers || int(res.Total) >= need || w > 50*365*24*time.Hour {
+			for _, h := range res.Hits {
+				out.IDs = append(out.IDs, h.ID)
+			}
+			return out, nil
+		}
+		// Scale by what the window held, with a margin; at least double.
+		grow := 4.0
+		if res.Total > 0 {
+			grow = max(2, 2*float64(need)/float64(res.Total))
+		}
+		w = time.Duration(float64(w) * grow)
+	}
+}
+
+// sortKey orders by time, then by ID (unique): 16 hex digits of Unix
+// nanoseconds (0 before 1970) and the ID.
+func sortKey(t time.Time, id string) string {
+	ns := t.UnixNano()
+	if ns < 0 || t.IsZero() {
+		ns = 0
+	}
+	return fmt.Sprintf("%016x", uint64(ns)) + id
 }
 
 // buildQuery turns q into a conjunction of exact filters, a time range and
@@ -157,6 +225,11 @@ func buildQuery(q engine.OpQuery) query.Query {
 func wordQuery(w string) query.Query {
 	p := bleve.NewMatchPhraseQuery(w)
 	p.SetField(fieldText)
+	for i := 0; i < len(w); i++ {
+		if w[i] >= utf8.RuneSelf || w[i] == ' ' {
+			return p // ids and codes are ASCII
+		}
+	}
 	alts := []query.Query{p, bleve.NewDocIDQuery([]string{w})}
 	for _, f := range []string{fieldRequestID, fieldBizToken, fieldAppID, fieldSecretID, fieldAction, fieldCode, fieldSourceIP} {
 		t := bleve.NewTermQuery(w)
