@@ -37,14 +37,17 @@ func (s *syncBuffer) String() string {
 }
 
 func serveTestdata(t *testing.T) string {
-	d := os.Getenv("HESHEN_TESTDATA")
-	if d == "" {
-		d = "/work/shared/testdata"
+	cands := []string{os.Getenv("HESHEN_TESTDATA"), "../shared/testdata", "/work/shared/testdata"}
+	for _, d := range cands {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "faces")); err == nil {
+			return d
+		}
 	}
-	if _, err := os.Stat(filepath.Join(d, "faces")); err != nil {
-		t.Fatalf("test data not found at %s (set HESHEN_TESTDATA): %v", d, err)
-	}
-	return d
+	t.Fatalf("test data not found in %q (set HESHEN_TESTDATA)", cands)
+	return ""
 }
 
 // startServe runs serveMain until the test ends and returns the demo output.

@@ -44,14 +44,19 @@ var (
 
 func testdataDir(t testing.TB) string {
 	t.Helper()
-	d := os.Getenv("HESHEN_TESTDATA")
-	if d == "" {
-		d = "/work/shared/testdata"
+	// HESHEN_TESTDATA, else shared/ beside the repository (as CI lays it
+	// out), else the workstation's copy. Missing data fails loudly.
+	cands := []string{os.Getenv("HESHEN_TESTDATA"), "../../shared/testdata", "/work/shared/testdata"}
+	for _, d := range cands {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "faces")); err == nil {
+			return d
+		}
 	}
-	if _, err := os.Stat(filepath.Join(d, "faces")); err != nil {
-		t.Fatalf("test data not found at %s (set HESHEN_TESTDATA): %v", d, err)
-	}
-	return d
+	t.Fatalf("test data not found in %q (set HESHEN_TESTDATA)", cands)
+	return ""
 }
 
 func readFace(t testing.TB, rel string) []byte {
