@@ -176,21 +176,26 @@ func benchQuiet(t *testing.T, dir, analyzer string, n int) *Log {
 	}
 	r := rand.New(rand.NewPCG(9, 9))
 	var idLat, textLat, facetLat, wideLat []time.Duration
+	var idCPU, textCPU time.Duration
 	hits := map[string]int{}
 	for i := range 400 {
 		id := reqIDs[r.IntN(len(reqIDs))]
+		c0 := cpuTime()
 		t0 := time.Now()
 		res, err := l.Search(ctx, engine.OpQuery{RequestID: id})
 		idLat = append(idLat, time.Since(t0))
+		idCPU += cpuTime() - c0
 		if err != nil || res.Total != 1 {
 			t.Fatalf("id lookup %s: %v, total %v", id, err, res)
 		}
 		phrase := benchPhrases[i%len(benchPhrases)]
 		from := start.Add(time.Duration(r.Int64N(int64(span - 30*24*time.Hour))))
 		q := engine.OpQuery{Text: phrase, From: from, To: from.Add(30 * 24 * time.Hour)}
+		c0 = cpuTime()
 		t0 = time.Now()
 		res, err = l.Search(ctx, q)
 		textLat = append(textLat, time.Since(t0))
+		textCPU += cpuTime() - c0
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,6 +214,8 @@ func benchQuiet(t *testing.T, dir, analyzer string, n int) *Log {
 			wideLat = append(wideLat, time.Since(t0))
 		}
 	}
+	t.Logf("load average %s; process CPU per query: id lookup %s, free text %s", loadAvg(),
+		(idCPU / time.Duration(len(idLat))).Round(10*time.Microsecond), (textCPU / time.Duration(len(textLat))).Round(10*time.Microsecond))
 	t.Logf("search id lookup (RequestId): %s", pct(idLat))
 	t.Logf("search free text, 30-day window, newest first, page of 20: %s", pct(textLat))
 	t.Logf("  same with facets (action, code, app): %s", pct(facetLat))
