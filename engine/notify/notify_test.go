@@ -44,7 +44,12 @@ func TestWebhook(t *testing.T) {
 		t.Errorf("500 answer: %v", err)
 	}
 	// A receiver that hangs is cut off by the timeout.
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Second):
+		}
+	}))
 	defer hang.Close()
 	t0 := time.Now()
 	quick := notify.Sender{Timeout: 200 * time.Millisecond}
