@@ -4,6 +4,19 @@
 // libavcodec into packed BGR frames. Only the newest frame is handed to
 // analysis. A DataChannel ("ctl") carries the server's challenge steps and
 // the page's acknowledgements.
+//
+// Wiring in a web server (one Server per process, opened at start-up):
+//
+//	answer, sess, err := srv.Answer(ctx, offerSDP) // POST {"sdp": offer} → {"sdp": answer}
+//	go func() {
+//		ls, _ := engine.NewLivenessSession(engine.LivenessConfig{Mode: rule.LivenessMode})
+//		v, _ := capture.RunLiveness(ctx, sess, faces, ls) // steps, acks, frames → verdict
+//		// compare v.Best with the gallery, record, then:
+//		sess.Send(map[string]any{"type": "result", "pass": …, "message": …, "message_en": …, "redirect": …})
+//		sess.Close()
+//	}()
+//
+// The page assets (index.html, capture.js) are in the page sub-package.
 package capture
 
 import (

@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"heshen/engine"
 	"heshen/engine/capture"
@@ -63,9 +66,43 @@ func liveSite(t testing.TB, srv *capture.Server, fe engine.FaceEngine, mode int,
 
 func runLive(t *testing.T, fe engine.FaceEngine, y4m string, mode int, seed uint64, query string) outcome {
 	t.Helper()
+	return runLivePage(t, fe, y4m, mode, seed, "/?mode="+strconv.Itoa(mode)+query)
+}
+
+// runLivePage opens path (the test page or the capture page) and waits for the verdict.
+func runLivePage(t *testing.T, fe engine.FaceEngine, y4m string, mode int, seed uint64, path string) outcome {
+	t.Helper()
 	srv := newServer(t, capture.Options{})
 	st, out := liveSite(t, srv, fe, mode, seed)
-	b := openBrowser(t, y4m, st.http.URL+"/?mode="+strconv.Itoa(mode)+query)
+	b := openBrowser(t, y4m, st.http.URL+path)
+	if !strings.HasPrefix(path, "/?") {
+		// The capture page itself: the verdict shows in its prompt.
+		select {
+		case o := <-out:
+			want := "Not passed"
+			if o.v.Pass {
+				want = "Passed"
+			}
+			var text string
+			for range 50 {
+				ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+				text, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('prompt').textContent`))
+				cancel()
+				if text == want {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if text != want {
+				t.Fatalf("capture page shows %q, want %q", text, want)
+			}
+			t.Logf("capture page: pass=%v %d %s; first decoded frame → verdict %s", o.v.Pass, o.v.ErrCode, o.v.EN,
+				o.st.Decided.Sub(o.st.Capture.FirstFrame).Round(time.Millisecond))
+			return o
+		case <-time.After(90 * time.Second):
+			t.Fatal("no verdict from the capture page")
+		}
+	}
 	select {
 	case o := <-out:
 		v, rs := o.v, o.st
@@ -94,10 +131,11 @@ func runLive(t *testing.T, fe engine.FaceEngine, y4m string, mode int, seed uint
 // closeUp is the clip's close-up of one speaker (3.6–7.8 s).
 func closeUp(t testing.TB) string { return makeY4M(t, 3.6, 4.2, "") }
 
-// TestLiveSilentClip: the real clip yields a silent verdict with a best frame.
+// TestLiveSilentClip: the real clip, sent by the capture page itself
+// (page/index.html), yields a silent verdict with a best frame.
 func TestLiveSilentClip(t *testing.T) {
 	fe := openVision(t)
-	o := runLive(t, fe, closeUp(t), engine.LivenessSilent, 0, "")
+	o := runLivePage(t, fe, closeUp(t), engine.LivenessSilent, 0, "/page/index.html?offer=/offer&auto=1&lang=en")
 	if o.v.Best == nil {
 		t.Fatalf("no best frame: %+v", o.v)
 	}
@@ -130,7 +168,7 @@ func TestLiveStillPhoto(t *testing.T) {
 func TestLiveActionClip(t *testing.T) {
 	fe := openVision(t)
 	y4m := closeUp(t)
-	for _, seed := range []uint64{1, 2} {
+	for _, seed := range []uint64{1} { // seed 2 (blink, right) fails the same way, 7 s more
 		o := runLive(t, fe, y4m, engine.LivenessAction, seed, "")
 		if o.v.Pass {
 			t.Fatalf("seed %d: the clip passed action liveness: %+v", seed, o.v)
