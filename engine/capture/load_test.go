@@ -77,7 +77,7 @@ func TestLoad(t *testing.T) {
 		}
 		wg.Wait()
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-		cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano())
+		cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 		total := 0
 		minFPS := 1e9
 		for _, c := range counts {
