@@ -27,8 +27,9 @@ import (
 //	HESHEN_OPLOG_BENCH=1 go test -run TestBenchMillion -timeout 2h -v ./store/oplog/
 //
 // HESHEN_OPLOG_BENCH_DIR keeps the data in a directory instead of a temp
-// dir, HESHEN_OPLOG_BENCH_ANALYZER picks the analyzer, and
-// HESHEN_OPLOG_BENCH_REINDEX=1 also times a full rebuild.
+// dir, HESHEN_OPLOG_BENCH_ANALYZER picks the analyzer,
+// HESHEN_OPLOG_BENCH_REINDEX=1 also times a full rebuild, and
+// HESHEN_OPLOG_BENCH_SEARCHONLY=1 only measures searches on a kept dir.
 func TestBenchMillion(t *testing.T) {
 	n := benchCount(t)
 	dir := os.Getenv("HESHEN_OPLOG_BENCH_DIR")
