@@ -93,6 +93,7 @@ func (s *Server) routes() {
 		return c.SendString("ready")
 	})
 	s.app.Get("/metrics", s.metrics.handler())
+	s.opt.Console.mount(s.app)
 }
 
 // handleAPI is POST /: authenticate, dispatch, answer in the Tencent envelope,

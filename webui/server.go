@@ -45,6 +45,8 @@ type Options struct {
 	Ready func() error
 	// ReadTimeout/WriteTimeout/IdleTimeout of connections (defaults 60 s, 60 s, 120 s).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Console serves the web console under /console/; nil serves none.
+	Console *Console
 }
 
 // Server is the HTTP front end.
