@@ -140,7 +140,8 @@ func (db *DB) ConsolePrune(ctx context.Context, kind string, keep int) (int, err
 func (db *DB) EachRecord(ctx context.Context, from, to time.Time, fn func(r *engine.Record) bool) error {
 	return db.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bRecords).Cursor()
-		hi := []byte(minID(to))
+		// The key has milliseconds only: stop after to's millisecond and let CreatedAt decide.
+		hi := []byte(minID(to.Add(time.Millisecond)))
 		for k, v := c.Seek([]byte(minID(from))); k != nil && bytes.Compare(k, hi) < 0; k, v = c.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
