@@ -264,7 +264,6 @@ func (con *Console) mount(app *fiber.App) {
 		return
 	}
 	sub, _ := fs.Sub(consoleAssets, "console")
-	app.Get("/console", func(c *fiber.Ctx) error { return c.Redirect("/console/", fiber.StatusFound) })
 	api := app.Group("/console/api")
 	api.Get("/session", con.handleSession)
 	api.Post("/login", con.handleLogin)
