@@ -128,6 +128,8 @@ func (con *Console) getAnalyticsSVG(c *fiber.Ctx, a *actor) error {
 	pass := engine.Series{Key: "passed", Values: make([]int, len(days))}
 	for i, t := range an.Trend {
 		done.Values[i], pass.Values[i] = t.Completed, t.Passed
+		done.Total += t.Completed
+		pass.Total += t.Passed
 	}
 	return c.SendString(lineChart(days, []engine.Series{done, pass}, false, c.Query("lang")))
 }

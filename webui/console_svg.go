@@ -87,6 +87,9 @@ func lineChart(days []string, series []engine.Series, tenths bool, lang string) 
 		maxV = 1000
 	}
 	top := niceMax(maxV)
+	if !tenths {
+		top = max(top, 4) // whole numbers on the axis
+	}
 	plotW, plotH := float64(chartW-padL-padR), float64(chartH-padT-padB)
 	x := func(i int) float64 {
 		if len(days) <= 1 {
