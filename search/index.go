@@ -24,8 +24,8 @@ var (
 
 // Options configures an Index. The zero value is the default.
 type Options struct {
-	// Analyzer is the free-text analyzer: AnalyzerCJK (default) or
-	// AnalyzerCJKUnigram. Changing it rebuilds the index.
+	// Analyzer is the free-text analyzer: AnalyzerCJKUnigram (default) or
+	// AnalyzerCJK. Changing it rebuilds the index.
 	Analyzer string
 }
 
@@ -42,7 +42,9 @@ type Index struct {
 // the caller then repopulates it from the log.
 func Open(dir string, opts Options) (ix *Index, existed bool, err error) {
 	if opts.Analyzer == "" {
-		opts.Analyzer = AnalyzerCJK
+		// Unigrams let one-character queries match inside words; on the
+		// benchmark they cost 4 % of index size and no search time.
+		opts.Analyzer = AnalyzerCJKUnigram
 	}
 	stamp := []byte(strconv.Itoa(Version) + "/" + opts.Analyzer)
 	// unsafe_batch: a batch is not fsynced before Batch returns. The log is

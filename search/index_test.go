@@ -90,7 +90,7 @@ func TestOpenRebuildsOtherVersions(t *testing.T) {
 		t.Errorf("reopen: existed %v, watermark %q", existed, wm)
 	}
 	// An index written by an older mapping version.
-	ix.stamp = []byte("0/cjk") // Close persists it
+	ix.stamp = []byte("0/cjk_unigram") // Close persists it
 	ix.Close()
 	ix, existed = mustOpen(t, dir, Options{})
 	if n, _ := ix.Count(); existed || n != 0 {

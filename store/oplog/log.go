@@ -52,7 +52,7 @@ type Options struct {
 	// SweepEvery is the interval of the retention sweep (default 1h); a
 	// negative value disables the background sweep (Sweep still works).
 	SweepEvery time.Duration
-	// Analyzer is the free-text analyzer of the index (default search.AnalyzerCJK).
+	// Analyzer is the free-text analyzer of the index (default search.AnalyzerCJKUnigram).
 	Analyzer string
 	// Timeout is how long Open waits for the file lock held by another
 	// process (default 1s).

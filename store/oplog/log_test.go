@@ -121,6 +121,7 @@ func TestSearchByField(t *testing.T) {
 		{"chinese phrase", engine.OpQuery{Text: "身份证号不一致"}, []string{"req-01"}},
 		{"chinese error fragment", engine.OpQuery{Text: "请到人脸核身控制台"}, []string{"req-02"}},
 		{"chinese 相似度", engine.OpQuery{Text: "相似度"}, []string{"req-03"}},
+		{"one character", engine.OpQuery{Text: "致"}, []string{"req-01", "req-00"}},
 		{"mixed words", engine.OpQuery{Text: "credentials 签名"}, []string{"req-04"}},
 		{"english case-insensitive", engine.OpQuery{Text: "VALIDATED"}, []string{"req-04"}},
 		{"console text", engine.OpQuery{Text: "门诊挂号"}, []string{"req-06"}},
@@ -345,7 +346,7 @@ func TestRebuild(t *testing.T) {
 	check("corrupt", Options{})
 
 	// Another mapping (analyzer) stamp: rebuilt, then rebuilt back.
-	check("other analyzer", Options{Analyzer: search.AnalyzerCJKUnigram})
+	check("other analyzer", Options{Analyzer: search.AnalyzerCJK})
 	check("older stamp", Options{})
 
 	// Watermark behind: entries written while the index was gone are caught up.
