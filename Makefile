@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES := build-essential pkg-config libopencv-dev libavcodec-dev libavutil-dev libswscale-dev \
-	ffmpeg chromium ca-certificates curl
+	ffmpeg chromium fonts-wqy-microhei ca-certificates curl
 
 MODELS_PKG := faceplugin-face-recognition-js
 MODELS_VER := 0.0.1
@@ -13,6 +13,10 @@ MODELS_TGZ := models/$(MODELS_PKG)-$(MODELS_VER).tgz
 MODEL_DIR  := engine/vision/models
 MODEL_FILES := fr_detect fr_landmark fr_feature fr_liveness fr_eye fr_pose
 MODEL_ONNX := $(addprefix $(MODEL_DIR)/,$(addsuffix .onnx,$(MODEL_FILES)))
+
+# Tests find the shared face sets and video here (the checkout's sibling shared/testdata by default).
+HESHEN_TESTDATA ?= $(firstword $(wildcard $(abspath ../shared/testdata)) /work/shared/testdata)
+export HESHEN_TESTDATA
 
 .PHONY: all deps models build run test test-short bench clean lint
 
