@@ -92,6 +92,15 @@ type Attempt struct {
 	CompareMsg string    `json:"compare_msg"`
 	Sim        float64   `json:"sim"`
 	Stages     []Stage   `json:"stages,omitempty"`
+	// Hosted-flow details of the attempt: whether a comparison ran, the
+	// liveness mode and action sequence, and its media ids while retained.
+	Compared  bool   `json:"compared,omitempty"`
+	Mode      int    `json:"liveness_mode,omitempty"`
+	Sequence  string `json:"sequence,omitempty"`
+	IDNumber  string `json:"id_number,omitempty"`
+	Name      string `json:"name,omitempty"`
+	BestFrame string `json:"best_frame,omitempty"`
+	Video     string `json:"video,omitempty"`
 }
 
 // BizToken is one hosted verification (DetectAuth → page → GetDetectInfo*).

@@ -22,15 +22,18 @@ type action func(s *Server, k *call) (any, error)
 
 func (s *Server) actionTable() map[string]action {
 	return map[string]action{
-		"IdCardVerification":  (*Server).idCardVerification,
-		"CheckIdNameDate":     (*Server).checkIdNameDate,
-		"ImageRecognition":    (*Server).imageRecognition,
-		"ImageRecognitionV2":  (*Server).imageRecognitionV2,
-		"LivenessCompare":     (*Server).livenessCompare,
-		"LivenessRecognition": (*Server).livenessRecognition,
-		"Liveness":            (*Server).liveness,
-		"GetActionSequence":   (*Server).getActionSequence,
-		"GetLiveCode":         (*Server).getLiveCode,
+		"IdCardVerification":    (*Server).idCardVerification,
+		"CheckIdNameDate":       (*Server).checkIdNameDate,
+		"ImageRecognition":      (*Server).imageRecognition,
+		"ImageRecognitionV2":    (*Server).imageRecognitionV2,
+		"LivenessCompare":       (*Server).livenessCompare,
+		"LivenessRecognition":   (*Server).livenessRecognition,
+		"Liveness":              (*Server).liveness,
+		"GetActionSequence":     (*Server).getActionSequence,
+		"GetLiveCode":           (*Server).getLiveCode,
+		"DetectAuth":            (*Server).detectAuth,
+		"GetDetectInfoEnhanced": (*Server).getDetectInfoEnhanced,
+		"GetDetectInfo":         (*Server).getDetectInfo,
 	}
 }
 

@@ -65,6 +65,7 @@ type call struct {
 	lastLap   time.Time
 	bizToken  string
 	result    string // Result of a verification, for the op log and metrics
+	baseURL   string // scheme://host of the request (DetectAuth's Url)
 }
 
 func (k *call) lap(name string) {
@@ -94,6 +95,7 @@ func (s *Server) routes() {
 	})
 	s.app.Get("/metrics", s.metrics.handler())
 	s.opt.Console.mount(s.app)
+	s.opt.Live.mount(s.app)
 }
 
 // handleAPI is POST /: authenticate, dispatch, answer in the Tencent envelope,
@@ -106,6 +108,7 @@ func (s *Server) handleAPI(c *fiber.Ctx) error {
 		sourceIP:  c.IP(),
 		start:     time.Now(),
 		ctx:       c.UserContext(),
+		baseURL:   strings.Clone(c.BaseURL()),
 	}
 	k.lastLap = k.start
 	// The body outlives the handler in the op log: copy it out of fasthttp's buffer.

@@ -47,6 +47,9 @@ type Options struct {
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// Console serves the web console under /console/; nil serves none.
 	Console *Console
+	// Live serves the hosted flow (DetectAuth, GetDetectInfo*, the H5 page
+	// under /h5/); nil answers those actions UnsupportedOperation.
+	Live *Live
 }
 
 // Server is the HTTP front end.
