@@ -41,7 +41,9 @@ type adminResponse struct {
 // calls it after opening the store; fe is its face engine (gallery
 // commands embed photos with it). A socket file left by a dead server is
 // replaced; one answered by a live server is an error.
-func startAdminSocket(dataDir string, db *store.DB, fe engine.FaceEngine) (io.Closer, error) {
+//
+// Changes made through the socket are written to ops when given.
+func startAdminSocket(dataDir string, db *store.DB, fe engine.FaceEngine, ops ...engine.OpLog) (io.Closer, error) {
 	path := filepath.Join(dataDir, adminSocketName)
 	if _, err := os.Lstat(path); err == nil {
 		if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
@@ -69,7 +71,7 @@ func startAdminSocket(dataDir string, db *store.DB, fe engine.FaceEngine) (io.Cl
 		var resp adminResponse
 		if err := dec.Decode(&req); err != nil {
 			resp.Error = engine.Errorf(engine.CodeInvalidParameter, "请求格式错误", "malformed admin request: %v", err)
-		} else if res, err := execAdmin(r.Context(), db, fixedFace{fe}, req); err != nil {
+		} else if res, err := execAdminLogged(r.Context(), db, fixedFace{fe}, req, ops); err != nil {
 			resp.Error = engine.AsError(err)
 			var e *engine.Error
 			if !errors.As(err, &e) {
@@ -160,4 +162,18 @@ func adminCall(ctx context.Context, dataDir string, req adminRequest) (any, erro
 		return &rep, nil
 	}
 	return resp.Result, nil
+}
+
+// execAdminLogged runs a request from the socket and logs it if it changes state.
+func execAdminLogged(ctx context.Context, db *store.DB, fs faceSource, req adminRequest, ops []engine.OpLog) (any, error) {
+	t0 := time.Now()
+	res, err := execAdmin(ctx, db, fs, req)
+	if changesState[req.Op] {
+		for _, ol := range ops {
+			if ol != nil {
+				ol.Append(changeEntry(engine.OpKindCLI, req, res, err, t0))
+			}
+		}
+	}
+	return res, err
 }

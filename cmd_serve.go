@@ -234,7 +234,7 @@ func (s *serveRun) start() error {
 	if err != nil {
 		return err
 	}
-	admin, err := startAdminSocket(c.DataDir, s.db, s.faces)
+	admin, err := startAdminSocket(c.DataDir, s.db, s.faces, opl)
 	if err != nil {
 		return err
 	}

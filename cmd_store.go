@@ -288,7 +288,14 @@ func (d storeDeps) do(ctx context.Context, dataDir string, req adminRequest) (an
 	defer db.Close()
 	fe := &lazyFace{open: d.openFace}
 	defer fe.close()
-	return execAdmin(ctx, db, fe, req)
+	t0 := time.Now()
+	res, err := execAdmin(ctx, db, fe, req)
+	if changesState[req.Op] {
+		if lerr := logLocalChange(ctx, dataDir, changeEntry(engine.OpKindCLI, req, res, err, t0)); lerr != nil && err == nil {
+			return res, fmt.Errorf("done, but not written to the operation log: %w", lerr)
+		}
+	}
+	return res, err
 }
 
 // createsStore lists the operations that may start a new store; the others
