@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"heshen/engine"
+	"heshen/engine/capture"
+	"heshen/engine/eligibility"
 	"heshen/engine/fieldcrypt"
 	"heshen/engine/vision"
 	"heshen/store"
@@ -47,6 +49,12 @@ flags:
   --tls-self-signed  serve HTTPS with a generated self-signed certificate
   --demo             seed a demo app and credentials, print them
   --demo-photo FILE  with --demo: enrol this photo as the demo gallery identity
+  --capture-udp ADDR UDP HOST:PORT of live capture (default 0.0.0.0:8189)
+
+The hosted flow's page is served under /h5/ (DetectAuth's Url) and the web
+console under /console/. Browsers only open the camera on a secure page:
+serve HTTPS (--tls-cert/--tls-key or --tls-self-signed) for every client
+other than localhost.
 `
 
 // Demo identity: the GB 11643 standard's own example number.
@@ -75,6 +83,7 @@ func serveMain(ctx context.Context, e *env) int {
 	selfSigned := fs.Bool("tls-self-signed", false, "")
 	demo := fs.Bool("demo", false, "")
 	demoPhoto := fs.String("demo-photo", "", "")
+	captureUDP := fs.String("capture-udp", "", "")
 	if err := fs.Parse(e.args); err != nil {
 		return 2
 	}
@@ -95,6 +104,9 @@ func serveMain(ctx context.Context, e *env) int {
 	if *selfSigned {
 		cfg.TLS.SelfSigned = true
 	}
+	if *captureUDP != "" {
+		cfg.Capture.UDPAddr = *captureUDP
+	}
 	if *demoPhoto != "" && !*demo {
 		fmt.Fprintln(e.stderr, "heshen serve: --demo-photo needs --demo")
 		return 2
@@ -104,9 +116,9 @@ func serveMain(ctx context.Context, e *env) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	s := &serveRun{cfg: cfg, log: log}
+	s := &serveRun{cfg: cfg, log: log, stderr: e.stderr}
 	defer s.close()
-	if err := s.start(); err != nil {
+	if err := s.start(ctx); err != nil {
 		fmt.Fprintln(e.stderr, "heshen serve:", err)
 		return 1
 	}
@@ -124,6 +136,12 @@ func serveMain(ctx context.Context, e *env) int {
 	go func() { errc <- s.srv.Serve(s.ln, s.tls) }()
 	s.ready.Store(true)
 	log.Info("heshen serving", "addr", s.ln.Addr().String(), "tls", s.tls != nil, "data", cfg.DataDir, "version", version)
+	if s.capture != nil {
+		log.Info("live capture", "udp", s.capture.Addr().String(), "h5", "/h5/{BizToken}", "console", s.con != nil)
+		if s.tls == nil {
+			log.Warn("no TLS: browsers open the camera only on https pages (or on localhost); use --tls-self-signed or a certificate")
+		}
+	}
 	select {
 	case err := <-errc:
 		if err != nil {
@@ -153,19 +171,28 @@ type serveRun struct {
 	keys    *fieldcrypt.Keys
 	ops     *oplog.Log
 	srv     *webui.Server
-	ln      net.Listener
-	tls     *tls.Config
-	closers []io.Closer
-	cancel  context.CancelFunc
-	ready   atomic.Bool
-	sweeps  chan struct{}
+	capture *capture.Server
+	live    *webui.Live
+	con     *webui.Console
+	stderr  io.Writer
+	// retention is what the sweeper applies: the config's until the
+	// console's settings are saved, then theirs.
+	retention atomic.Pointer[engine.Retention]
+	ln        net.Listener
+	tls       *tls.Config
+	closers   []io.Closer
+	cancel    context.CancelFunc
+	ready     atomic.Bool
+	sweeps    chan struct{}
+	// consoleDone is closed when the console's alert loop has ended.
+	consoleDone chan struct{}
 }
 
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
 
-func (s *serveRun) start() error {
+func (s *serveRun) start(ctx context.Context) error {
 	c := s.cfg
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return err
@@ -219,8 +246,19 @@ func (s *serveRun) start() error {
 	if err != nil {
 		return err
 	}
+	ret := c.RetentionPeriods()
+	s.retention.Store(&ret)
+	if err := s.startLive(v); err != nil {
+		return err
+	}
+	var apiLog engine.OpLog = opl
+	if c.Console.Enabled {
+		if apiLog, err = s.startConsole(ctx, opl); err != nil {
+			return err
+		}
+	}
 	s.srv, err = webui.New(webui.Options{
-		Store: s.db, Verifier: v, Keys: s.keys, OpLog: opl, Logger: s.log,
+		Store: s.db, Verifier: v, Keys: s.keys, OpLog: apiLog, Logger: s.log, Console: s.con, Live: s.live,
 		MaxBodyBytes: c.API.MaxBodyBytes, SignatureSkew: c.API.SignatureSkew.Duration,
 		URLAllowHosts: c.API.URLAllowHosts, FetchTimeout: c.API.FetchTimeout.Duration,
 		ReadTimeout: c.API.ReadTimeout.Duration, WriteTimeout: c.API.WriteTimeout.Duration, IdleTimeout: c.API.IdleTimeout.Duration,
@@ -234,25 +272,44 @@ func (s *serveRun) start() error {
 	if err != nil {
 		return err
 	}
-	admin, err := startAdminSocket(c.DataDir, s.db, s.faces, opl)
+	admin, err := startAdminSocket(c.DataDir, s.db, s.faces)
 	if err != nil {
 		return err
 	}
 	s.closers = append(s.closers, admin)
-	// Retention from the first minute (seed 001).
+	// Retention from the first minute (seed 001), at the periods in force.
 	sctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.sweeps = make(chan struct{})
 	go func() {
 		defer close(s.sweeps)
-		s.db.RunSweeper(sctx, c.Retention.SweepEvery.Duration, store.SystemClock{}, s.cfg.RetentionPeriods(), func(r engine.SweepReport, err error) {
-			if err != nil {
-				s.log.Warn("retention sweep", "err", err)
+		for {
+			r, err := s.db.Sweep(sctx, time.Now(), *s.retention.Load())
+			switch {
+			case sctx.Err() != nil:
 				return
+			case err != nil:
+				s.log.Warn("retention sweep", "err", err)
+			default:
+				s.log.Info("retention sweep", "media", r.Media, "biz_tokens", r.BizTokens, "record_identities", r.Identities, "records", r.Records)
 			}
-			s.log.Info("retention sweep", "media", r.Media, "biz_tokens", r.BizTokens, "record_identities", r.Identities, "records", r.Records)
-		})
+			select {
+			case <-sctx.Done():
+				return
+			case <-time.After(c.Retention.SweepEvery.Duration):
+			}
+		}
 	}()
+	if s.con != nil {
+		if err := s.con.SeedAlerts(ctx); err != nil {
+			s.log.Warn("console: alert counts not seeded from the operation log", "err", err)
+		}
+		s.consoleDone = make(chan struct{})
+		go func() {
+			defer close(s.consoleDone)
+			s.con.Run(sctx)
+		}()
+	}
 	if s.tls, err = tlsConfig(c); err != nil {
 		return err
 	}
@@ -266,6 +323,9 @@ func (s *serveRun) close() {
 	if s.cancel != nil {
 		s.cancel()
 		<-s.sweeps
+		if s.consoleDone != nil {
+			<-s.consoleDone
+		}
 	}
 	if s.ln != nil {
 		s.ln.Close()
@@ -275,6 +335,73 @@ func (s *serveRun) close() {
 			s.log.Warn("close", "err", err)
 		}
 	}
+}
+
+// startLive opens the capture port and the hosted flow (DetectAuth, its
+// H5 page, counter capture).
+func (s *serveRun) startLive(v *engine.Verifier) error {
+	c := s.cfg
+	det, err := engine.NewDetector(engine.DetectorOptions{Faces: s.faces, Store: s.db, TokenTTL: c.H5.TokenTTL.Duration,
+		PassSim: c.Verify.PassSim, MaxImageBytes: c.Verify.MaxImageBytes,
+		MediaRetention: func() time.Duration { return s.retention.Load().Media }})
+	if err != nil {
+		return err
+	}
+	lc := webui.LiveConfig{Faces: s.faces, Detector: det, PublicURL: c.H5.PublicURL, FFmpeg: c.Video.FFmpeg, NoClip: !c.H5.Clip, Logger: s.log}
+	if c.Capture.Enabled {
+		s.capture, err = capture.New(capture.Options{UDPAddr: c.Capture.UDPAddr, HostIPs: c.Capture.HostIPs,
+			MaxSessions: c.Capture.MaxSessions, Loopback: c.Capture.Loopback, PreferH264: c.Capture.PreferH264})
+		if err != nil {
+			return fmt.Errorf("%w (set [capture] udp_addr or --capture-udp, or disable capture)", err)
+		}
+		s.closers = append(s.closers, s.capture)
+		lc.Capture = s.capture
+	}
+	if s.live, err = webui.NewLive(lc); err != nil {
+		return err
+	}
+	// Closed before the capture server: running attempts end unrecorded.
+	s.closers = append(s.closers, closerFunc(func() error { s.live.Close(); return nil }))
+	return nil
+}
+
+// startConsole opens the console (docs/console.md) and returns the
+// operation log the API should write to (counted for the alert rules).
+func (s *serveRun) startConsole(ctx context.Context, opl engine.OpLog) (engine.OpLog, error) {
+	c := s.cfg
+	loc, err := c.Location()
+	if err != nil {
+		return nil, err
+	}
+	checker, err := eligibility.Load(c.Policy.File)
+	if err != nil {
+		return nil, fmt.Errorf("policy.file: %w", err)
+	}
+	alerter := engine.NewAlerter(loc)
+	cc := webui.ConsoleConfig{
+		Store: s.db, OpLog: opl, Checker: checker, Faces: s.faces, Keys: s.keys, Alerter: alerter, Location: loc,
+		Counter: s.live.Counter(), AdminPassword: c.Console.AdminPassword, SecureCookies: c.Console.SecureCookies, Logger: s.log,
+		PrintAdminPassword: func(u, pw string) {
+			fmt.Fprintf(s.stderr, "console: user %s, one-time password %s (change it at the first sign-in)\n", u, pw)
+		},
+		OnSettings: func(cs webui.ConsoleSettings) {
+			// Until the settings page is saved, the config file's periods rule.
+			if cs.UpdatedAt.IsZero() {
+				return
+			}
+			r := cs.Retention()
+			if r.Media > 0 && r.Results > 0 && r.Identity > 0 && r.Monitor > 0 {
+				s.retention.Store(&r)
+			}
+		},
+	}
+	if s.ops != nil {
+		cc.Search = s.ops
+	}
+	if s.con, err = webui.NewConsole(ctx, cc); err != nil {
+		return nil, err
+	}
+	return alerter.OpLog(opl), nil
 }
 
 // demoOut is what --demo prints.

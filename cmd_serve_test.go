@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +57,10 @@ func startServe(t *testing.T, args ...string) (*demoOut, *syncBuffer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
+	// Parallel servers cannot share the default capture port.
+	if !slices.Contains(args, "--capture-udp") {
+		args = append(args, "--capture-udp", "127.0.0.1:0")
+	}
 	go func() { done <- serveMain(ctx, &env{args: args, stdout: &stdout, stderr: &stderr}) }()
 	t.Cleanup(func() {
 		cancel()
@@ -167,6 +172,86 @@ func TestServeBadFlags(t *testing.T) {
 		var stderr bytes.Buffer
 		if code := serveMain(context.Background(), &env{args: args, stdout: &bytes.Buffer{}, stderr: &stderr}); code != 2 {
 			t.Errorf("%v: exit %d", args, code)
+		}
+	}
+}
+
+// TestServeHostedFlow: serve wires the hosted flow, live capture and the
+// console: DetectAuth through the SDK answers a Url to the server's own H5
+// page, whose token check says capture is on; the console prints its
+// one-time admin password and serves its page; an unknown result token is
+// refused the Tencent way.
+func TestServeHostedFlow(t *testing.T) {
+	data := t.TempDir()
+	out, stderr := startServe(t, "--data", data, "--listen", "127.0.0.1:0", "--demo")
+	if !strings.Contains(stderr.String(), "console: user admin, one-time password ") || !strings.Contains(stderr.String(), "live capture") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	var cliOut, cliErr bytes.Buffer
+	if code := run([]string{"rule", "create", "--data", data, "--app", out.AppID, "--name", "h5", "--liveness", "silent", "--compare", "gallery"}, nil, &cliOut, &cliErr); code != 0 {
+		t.Fatalf("rule create: %d %s %s", code, cliOut.String(), cliErr.String())
+	}
+	var rule struct {
+		RuleID string `json:"rule_id"`
+	}
+	if err := json.Unmarshal(cliOut.Bytes(), &rule); err != nil || rule.RuleID == "" {
+		t.Fatalf("rule create printed %q", cliOut.String())
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(out.Endpoint, "http://"), "/")
+	cpf := profile.NewClientProfile()
+	cpf.HttpProfile.Scheme, cpf.HttpProfile.Endpoint = "HTTP", host
+	c, err := faceid.NewClient(common.NewCredential(out.SecretID, out.SecretKey), "", cpf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := faceid.NewDetectAuthRequest()
+	id, name := demoIDNumber, demoName
+	req.RuleId, req.IdCard, req.Name = &rule.RuleID, &id, &name
+	resp, err := c.DetectAuth(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := *resp.Response.Url
+	if url != "http://"+host+"/h5/"+*resp.Response.BizToken {
+		t.Fatalf("Url %s", url)
+	}
+	for path, want := range map[string]string{url: "capture.js", url + "/info": `"capture":true`, "http://" + host + "/console/": "<html"} {
+		r, err := http.Get(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		b.ReadFrom(r.Body)
+		r.Body.Close()
+		if r.StatusCode != 200 || !strings.Contains(b.String(), want) {
+			t.Errorf("%s: %d %.200s", path, r.StatusCode, b.String())
+		}
+	}
+	gr := faceid.NewGetDetectInfoEnhancedRequest()
+	tok := "00000000-0000-0000-0000-000000000000"
+	gr.BizToken, gr.RuleId = &tok, &rule.RuleID
+	if _, err := c.GetDetectInfoEnhanced(gr); err == nil || !strings.Contains(err.Error(), "InvalidParameterValue.BizTokenIllegal") {
+		t.Errorf("unknown token: %v", err)
+	}
+}
+
+func TestServeCaptureConfig(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.toml")
+	os.WriteFile(p, []byte("[capture]\nenabled = false\n[console]\nenabled = false\n[h5]\npublic_url = \"https://kyc.example.com/\"\n"), 0o600)
+	out, stderr := startServe(t, "--config", p, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0", "--demo")
+	if strings.Contains(stderr.String(), "one-time password") {
+		t.Error("console disabled but an admin password was printed")
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(out.Endpoint, "http://"), "/")
+	if r, err := http.Get("http://" + host + "/console/"); err != nil || r.StatusCode != 404 {
+		t.Errorf("console disabled: %v %v", r, err)
+	}
+	for _, bad := range []string{"[capture]\nudp_addr = \"8189\"", "[capture]\nmax_sessions = 0", "[capture]\nhost_ips = [\"lan\"]",
+		"[h5]\npublic_url = \"kyc.example.com\"", "[h5]\ntoken_ttl = \"1s\"", "[console]\ntime_zone = \"Mars/Base\""} {
+		os.WriteFile(p, []byte(bad), 0o600)
+		if _, err := LoadConfig(p); err == nil {
+			t.Errorf("accepted %q", bad)
 		}
 	}
 }

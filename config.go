@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -45,6 +47,41 @@ type Config struct {
 	Store     StoreConfig     `toml:"store"`
 	Retention RetentionConfig `toml:"retention"`
 	OpLog     OpLogConfig     `toml:"oplog"`
+	Capture   CaptureConfig   `toml:"capture"`
+	H5        H5Config        `toml:"h5"`
+	Console   ConsoleSection  `toml:"console"`
+	Policy    PolicyConfig    `toml:"policy"`
+}
+
+// CaptureConfig configures live capture over WebRTC (the H5 page and
+// counter mode): one UDP port for every session.
+type CaptureConfig struct {
+	Enabled     bool     `toml:"enabled"`
+	UDPAddr     string   `toml:"udp_addr"`
+	HostIPs     []string `toml:"host_ips"`
+	MaxSessions int      `toml:"max_sessions"`
+	Loopback    bool     `toml:"loopback"`
+	PreferH264  bool     `toml:"prefer_h264"`
+}
+
+// H5Config configures the hosted flow (DetectAuth and its page).
+type H5Config struct {
+	PublicURL string   `toml:"public_url"`
+	TokenTTL  Duration `toml:"token_ttl"`
+	Clip      bool     `toml:"clip"`
+}
+
+// ConsoleSection configures the web console.
+type ConsoleSection struct {
+	Enabled       bool   `toml:"enabled"`
+	AdminPassword string `toml:"admin_password"`
+	SecureCookies bool   `toml:"secure_cookies"`
+	TimeZone      string `toml:"time_zone"`
+}
+
+// PolicyConfig names the eligibility policy file.
+type PolicyConfig struct {
+	File string `toml:"file"`
 }
 
 // TLSConfig: a provided certificate, or a generated self-signed one.
@@ -149,7 +186,10 @@ func DefaultConfig() Config {
 			Media: Duration{r.Media}, Results: Duration{r.Results}, Identity: Duration{r.Identity}, Monitor: Duration{r.Monitor},
 			SweepEvery: Duration{time.Hour},
 		},
-		OpLog: OpLogConfig{Enabled: true},
+		OpLog:   OpLogConfig{Enabled: true},
+		Capture: CaptureConfig{Enabled: true, UDPAddr: "0.0.0.0:8189", HostIPs: []string{}, MaxSessions: 8},
+		H5:      H5Config{TokenTTL: Duration{engine.DefaultTokenTTL}, Clip: true},
+		Console: ConsoleSection{Enabled: true},
 	}
 }
 
@@ -220,6 +260,30 @@ func (c *Config) Validate() error {
 	if slices.Contains(c.API.URLAllowHosts, "") {
 		bad("api.url_allow_hosts has an empty entry")
 	}
+	if c.Capture.Enabled {
+		if _, _, err := net.SplitHostPort(c.Capture.UDPAddr); err != nil {
+			bad("capture.udp_addr must be HOST:PORT: %v", err)
+		}
+		if c.Capture.MaxSessions < 1 {
+			bad("capture.max_sessions must be at least 1")
+		}
+		for _, ip := range c.Capture.HostIPs {
+			if net.ParseIP(ip) == nil {
+				bad("capture.host_ips: %q is not an IP address", ip)
+			}
+		}
+	}
+	if c.H5.PublicURL != "" {
+		if u, err := url.Parse(c.H5.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("h5.public_url must be an absolute http(s) URL such as https://kyc.example.com")
+		}
+	}
+	if c.H5.TokenTTL.Duration < time.Minute {
+		bad("h5.token_ttl must be at least 1m")
+	}
+	if _, err := c.Location(); err != nil {
+		bad("console.time_zone: %v", err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -229,4 +293,12 @@ var facePolicies = map[string]engine.FacePolicy{"largest": engine.PickLargest, "
 func (c *Config) RetentionPeriods() engine.Retention {
 	return engine.Retention{Media: c.Retention.Media.Duration, Results: c.Retention.Results.Duration,
 		Identity: c.Retention.Identity.Duration, Monitor: c.Retention.Monitor.Duration}
+}
+
+// Location is the console's time zone ("" = the system's).
+func (c *Config) Location() (*time.Location, error) {
+	if c.Console.TimeZone == "" {
+		return time.Local, nil
+	}
+	return time.LoadLocation(c.Console.TimeZone)
 }

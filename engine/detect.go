@@ -57,6 +57,9 @@ type DetectorOptions struct {
 	// MediaTTL keeps best frames, clips and callers' photos this long after
 	// the attempt (default DefaultRetention.Media).
 	MediaTTL time.Duration
+	// MediaRetention, if set, is asked for the media period at each write
+	// instead of MediaTTL (the console's settings can change it).
+	MediaRetention func() time.Duration
 	// PassSim is the pass mark of rules without their own (default SimPass).
 	PassSim float64
 	// MaxImageBytes bounds the caller's photo (default 3 MiB).
@@ -91,6 +94,15 @@ func NewDetector(opt DetectorOptions) (*Detector, error) {
 		opt.MaxImageBytes = 3 << 20
 	}
 	return &Detector{opt: opt, running: map[string]bool{}}, nil
+}
+
+func (d *Detector) mediaTTL() time.Duration {
+	if d.opt.MediaRetention != nil {
+		if t := d.opt.MediaRetention(); t > 0 {
+			return t
+		}
+	}
+	return d.opt.MediaTTL
 }
 
 // DetectAuthRequest is a DetectAuth call, authenticated and decrypted.
@@ -183,7 +195,7 @@ func (d *Detector) Start(ctx context.Context, req DetectAuthRequest) (*BizToken,
 			return nil, nil, err
 		}
 		m := &Media{Kind: "photo", MIME: sniffImage(req.Image), Data: req.Image, CreatedAt: now,
-			ExpiresAt: t.ExpiresAt.Add(d.opt.MediaTTL)}
+			ExpiresAt: t.ExpiresAt.Add(d.mediaTTL())}
 		if err := d.opt.Store.PutMedia(ctx, m); err != nil {
 			return nil, nil, dbErr("storing the photo", err)
 		}
@@ -428,7 +440,7 @@ func (d *Detector) Conclude(ctx context.Context, la LiveAttempt) (*Outcome, erro
 		Mode: v.Mode, Sequence: v.Sequence, IDNumber: id, Name: name}
 	result, en := v.Code, v.EN
 	var media []string
-	expires := now.Add(d.opt.MediaTTL)
+	expires := now.Add(d.mediaTTL())
 	if v.Best != nil {
 		if jpg, err := d.opt.Faces.EncodeJPEG(v.Best.Frame, 90); err == nil {
 			m := &Media{Kind: "best_frame", MIME: "image/jpeg", Data: jpg, CreatedAt: now, ExpiresAt: expires}
