@@ -130,7 +130,11 @@
     icon.className = 'icon' + (m.pass ? '' : ' bad');
     text('result-title', m.pass ? T.pass : T.fail);
     text('result-msg', msg(m));
-    text('result-code', (m.pass ? '' : T.code + ' ' + m.err_code) + (m.retry && !m.pass ? ' · ' + T.attempts + m.attempts_left : '') + (m.redirect ? ' · ' + T.redirecting : ''));
+    var parts = [];
+    if (!m.pass) parts.push(T.code + ' ' + m.err_code);
+    if (m.retry && !m.pass) parts.push(T.attempts + m.attempts_left);
+    if (m.redirect) parts.push(T.redirecting);
+    text('result-code', parts.join(' · '));
     document.body.dataset.errCode = String(m.err_code);
     $('retry').hidden = !m.retry || m.pass;
     var back = $('result-back');
