@@ -36,7 +36,9 @@ func (detectFaces) AnalyzeFrame(context.Context, engine.Frame, engine.AnalyzeOpt
 	return nil, errors.New("not used")
 }
 
-func (detectFaces) EncodeJPEG(engine.Frame, int) ([]byte, error) { return []byte{0xFF, 0xD8, 0xFF, 'j'}, nil }
+func (detectFaces) EncodeJPEG(engine.Frame, int) ([]byte, error) {
+	return []byte{0xFF, 0xD8, 0xFF, 'j'}, nil
+}
 
 type detectEnv struct {
 	t     *testing.T
