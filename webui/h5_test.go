@@ -220,6 +220,38 @@ func TestH5Errors(t *testing.T) {
 		}
 	}
 
+	// A flow whose citizen types the identity: the page asks for it first.
+	typed := le.rule(engine.Rule{LivenessMode: engine.LivenessSilent, CompareSource: engine.CompareGallery, IdentityTyped: true, GuardianConsent: true})
+	ttok, _, err := le.detectAuth(map[string]any{"RuleId": typed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, info := le.pageInfo(ttok); st != 200 || info["need_identity"] != true || info["guardian"] != true {
+		t.Errorf("typed flow info %d %v", st, info)
+	}
+	post := func(path, body string, hdr map[string]string) int {
+		req, _ := http.NewRequest("POST", "http://"+le.addr+"/h5/"+ttok+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if st := post("/identity", `{"name":"奥巴马","id_number":"110105194912310021"}`, nil); st != 400 {
+		t.Errorf("bad typed ID number: %d", st)
+	}
+	if st := post("/identity", `{"name":"奥巴马","id_number":"11010519491231002x"}`, nil); st != 200 {
+		t.Errorf("typed identity: %d", st)
+	}
+	if st, info := le.pageInfo(ttok); st != 200 || info["need_identity"] != false {
+		t.Errorf("after typing: %d %v", st, info)
+	}
+
 	// Unknown, then expired (15).
 	if st, _ := le.pageInfo("00000000-0000-0000-0000-000000000000"); st != 404 {
 		t.Errorf("unknown token: %d", st)
@@ -467,6 +499,14 @@ func TestH5Browser(t *testing.T) {
 		if st, info := le.pageInfo(tok); st != 410 || errCodeOf(info) != engine.FlowRetryLimit {
 			t.Errorf("mode %d after the last try: %d %v", mode, st, info)
 		}
+	}
+
+	// Every capture has ended and released its decoder.
+	for deadline := time.Now().Add(10 * time.Second); le.cap.Active() != 0 || le.cap.Decoders() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("captures left running: %d sessions, %d decoders", le.cap.Active(), le.cap.Decoders())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	// Counter mode from the console on the same camera.
