@@ -609,10 +609,20 @@ VIEWS.counter = function (el) {
     var state = h('p', null, t('verifying'));
     out.appendChild(h('div', { class: 'card' }, video, state));
     var pc = new RTCPeerConnection({ iceServers: [] });
+    var flash = document.getElementById('counter-flash') || document.body.appendChild(h('div', { id: 'counter-flash' }));
+    flash.style.cssText = 'position:fixed;inset:0;pointer-events:none;z-index:50;background:transparent';
     navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false }).then(function (stream) {
       video.srcObject = stream;
       stream.getTracks().forEach(function (tr) { pc.addTrack(tr, stream); });
-      pc.createDataChannel('ctl');
+      // The server's challenge steps: prompt, full-screen colour, ack.
+      var dc = pc.createDataChannel('ctl');
+      dc.onmessage = function (ev) {
+        var m; try { m = JSON.parse(ev.data); } catch (e) { return; }
+        if (m.type !== 'step') return;
+        state.textContent = S.lang === 'en' ? (m.text_en || m.text) : (m.text || m.text_en);
+        flash.style.background = m.kind === 'colour' ? m.colour : 'transparent';
+        requestAnimationFrame(function () { if (dc.readyState === 'open') dc.send(JSON.stringify({ type: 'ack', id: m.id, t: performance.now() })); });
+      };
       return pc.createOffer();
     }).then(function (o) { return pc.setLocalDescription(o); }).then(function () {
       return new Promise(function (res) { if (pc.iceGatheringState === 'complete') res(); else pc.addEventListener('icegatheringstatechange', function () { if (pc.iceGatheringState === 'complete') res(); }); setTimeout(res, 2000); });
@@ -625,6 +635,7 @@ VIEWS.counter = function (el) {
     api('GET', '/counter/' + s.session).then(function (r) {
       if (!r.done) { setTimeout(function () { poll(s, state, pc, video); }, 700); return; }
       pc.close(); if (video.srcObject) video.srcObject.getTracks().forEach(function (tr) { tr.stop(); });
+      var fl = document.getElementById('counter-flash'); if (fl) fl.style.background = 'transparent';
       var x = r.result; state.textContent = '';
       state.appendChild(h('span', { class: 'tag ' + (x.passed ? 'ok' : 'bad'), id: 'counter-verdict' }, x.passed ? t('passed') : t('failed')));
       state.appendChild(document.createTextNode(' ' + t('sim') + ' ' + x.sim.toFixed(1) + ' · ' + t('live') + ' ' + x.live_status + ' · ' + (S.lang === 'en' ? x.message_en : x.message)));
