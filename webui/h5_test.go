@@ -332,8 +332,24 @@ func runPage(t *testing.T, bctx context.Context, url string, art, name string) s
 	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`body[data-state="consent"]`)),
-		chromedp.Click(chromedp.CSS(`#agree`)), chromedp.Click(chromedp.CSS(`#consent-next`)),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-state="result"]`))); err != nil {
+		chromedp.Click(chromedp.CSS(`#agree`)), chromedp.Click(chromedp.CSS(`#consent-next`))); err != nil {
+		shot(t, ctx, art, "failed-"+name)
+		t.Fatalf("%s: %v", name, err)
+	}
+	return pageResult(t, ctx, art, name)
+}
+
+// pageResult screenshots the capture screen mid-way, waits for the
+// result screen and returns the code it shows.
+func pageResult(t *testing.T, ctx context.Context, art, name string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`body[data-state="capture"]`))); err != nil {
+		shot(t, ctx, art, "failed-"+name)
+		t.Fatalf("%s: %v", name, err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	shot(t, ctx, art, name+"-capturing")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`body[data-state="result"]`))); err != nil {
 		shot(t, ctx, art, "failed-"+name)
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -471,19 +487,43 @@ func TestH5Browser(t *testing.T) {
 			t.Errorf("completed page shows code %q", c)
 		}
 		shot(t, sctx, art, "02-completed")
+		// English on the same page.
+		chromedp.Do(sctx, chromedp.Click(chromedp.CSS(`#lang`)))
+		if title, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(`#stop-title`))); err != nil || title != "Verification cannot continue" {
+			t.Errorf("English stop page: %q %v", title, err)
+		}
+		shot(t, sctx, art, "02-completed-en")
+		chromedp.Do(sctx, chromedp.Click(chromedp.CSS(`#lang`)))
 		cancel()
 	}
 
 	// Action and reflection with no retry: the clip cannot follow the
 	// random challenge; the token is then out of retries (16).
 	for _, mode := range []int{engine.LivenessAction, engine.LivenessReflection} {
-		rid := le.rule(engine.Rule{LivenessMode: mode, CompareSource: engine.CompareNone, MaxRetries: 0})
+		// Action gets one retry, taken from the page's retry button.
+		retries := 0
+		if mode == engine.LivenessAction {
+			retries = 1
+		}
+		rid := le.rule(engine.Rule{LivenessMode: mode, CompareSource: engine.CompareNone, MaxRetries: retries})
 		tok, url, err := le.detectAuth(map[string]any{"RuleId": rid})
 		if err != nil {
 			t.Fatal(err)
 		}
 		code := runPage(t, bctx, url, art, fmt.Sprintf("03-mode%d-result", mode))
 		le.takeReport(t)
+		if retries > 0 {
+			rctx, cancel := context.WithTimeout(bctx, 90*time.Second)
+			if err := chromedp.Do(rctx, chromedp.WaitVisible(chromedp.CSS(`#retry`)), chromedp.Click(chromedp.CSS(`#retry`))); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			code = pageResult(t, rctx, art, "03-mode2-retry-result")
+			cancel()
+			le.takeReport(t)
+			if bt, _ := le.db.FindBizToken(ctx, tok); len(bt.Attempts) != 2 || bt.Attempts[1].Seq != 2 {
+				t.Errorf("attempts after the retry: %+v", bt.Attempts)
+			}
+		}
 		res, err := le.call(le.sdk(), "GetDetectInfoEnhanced", map[string]any{"BizToken": tok, "RuleId": rid, "InfoType": "1"})
 		if err != nil {
 			t.Fatal(err)

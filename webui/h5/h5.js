@@ -30,7 +30,7 @@
     }
   };
   var T;
-  var info = null, session = null, lastResult = null;
+  var info = null, session = null, lastResult = null, lastStop = null;
   var $ = function (id) { return document.getElementById(id); };
   function text(id, s) { $(id).textContent = s == null ? '' : s; }
   function msg(o) { return lang === 'en' ? (o.message_en || o.message || '') : (o.message || o.message_en || ''); }
@@ -50,6 +50,7 @@
     text('retry', T.retry); text('stop-back', T.back); text('result-back', T.back);
     if (info) text('consent-text', info.consent_text || T.consentDefault);
     if (lastResult) showResult(lastResult);
+    if (lastStop) stopPage(lastStop[0], lastStop[1]);
   }
 
   async function api(method, path, body, headers) {
@@ -65,6 +66,7 @@
   }
 
   function stopPage(err, redirect) {
+    lastStop = [err, redirect];
     show('stop');
     var o = err || {};
     text('stop-title', o.err_code ? T.stop : T.unknown);
