@@ -353,6 +353,9 @@ func (d *Detector) SetIdentity(ctx context.Context, token, idNumber, name string
 	if !p.Rule.IdentityTyped {
 		return invalidValue(CodeUnsupportedOperation, "该业务流程的身份信息由业务方传入", "this flow takes the identity from the caller")
 	}
+	if p.CaptureActive {
+		return invalidValue(CodeUnsupportedOperation, "核验正在进行中", "a capture for this BizToken is running")
+	}
 	idNumber, name = strings.ToUpper(strings.TrimSpace(idNumber)), strings.TrimSpace(name)
 	if err := ValidateIDNumber(idNumber); err != nil {
 		e := AsError(err)

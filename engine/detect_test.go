@@ -306,6 +306,9 @@ func TestDetectTypedIdentityAndCounter(t *testing.T) {
 	if err != nil || p.Token.IDNumber != "11010519491231002X" {
 		t.Fatalf("begin: %+v %v", p, err)
 	}
+	if err := e.d.SetIdentity(e.ctx, tok.Token, "440308199901101512", "李四"); err == nil {
+		t.Error("the identity changed during a capture")
+	}
 	release()
 
 	// A photo flow whose photo has been swept: 2008.
