@@ -637,7 +637,7 @@ VIEWS.counter = function (el) {
       pc.close(); if (video.srcObject) video.srcObject.getTracks().forEach(function (tr) { tr.stop(); });
       var fl = document.getElementById('counter-flash'); if (fl) fl.style.background = 'transparent';
       var x = r.result; state.textContent = '';
-      state.appendChild(h('span', { class: 'tag ' + (x.passed ? 'ok' : 'bad'), id: 'counter-verdict' }, x.passed ? t('passed') : t('failed')));
+      state.appendChild(h('span', { class: 'tag ' + (x.passed ? 'ok' : 'bad'), id: 'counter-verdict' }, x.passed ? t('verdict_pass') : t('failed')));
       state.appendChild(document.createTextNode(' ' + t('sim') + ' ' + x.sim.toFixed(1) + ' · ' + t('live') + ' ' + x.live_status + ' · ' + (S.lang === 'en' ? x.message_en : x.message)));
       var m = h('span');
       state.appendChild(h('div', null, h('button', { id: 'counter-review', onclick: function () { status(m, api('POST', '/counter/' + s.session + '/review', {}), '✓'); } }, t('send_review')), m));
