@@ -310,6 +310,23 @@ func (v *Verifier) lookup(ctx context.Context, id string) (*Identity, error) {
 	return ident, nil
 }
 
+// matchIdentity looks the ID number up in the gallery and compares the
+// name; the two element checks differ only in their no-record code and
+// match wording.
+func (v *Verifier) matchIdentity(ctx context.Context, req *VerifyRequest, sw *stopwatch, noRecord string, matchZH, matchEN string) (outcome, error) {
+	ident, err := v.lookup(ctx, req.IDNumber)
+	sw.lap("gallery")
+	switch {
+	case err != nil:
+		return outcome{}, err
+	case ident == nil:
+		return outcome{result: noRecord, zh: "库中无此号", en: "no record of this ID number"}, nil
+	case ident.Name != req.Name:
+		return outcome{result: ResultMismatch, zh: "姓名和身份证号不一致", en: "the name does not match the ID number"}, nil
+	}
+	return outcome{result: ResultMatch, zh: matchZH, en: matchEN}, nil
+}
+
 // CheckIdentity is IdCardVerification: name + ID number against the gallery.
 func (v *Verifier) CheckIdentity(ctx context.Context, req *VerifyRequest) (*VerifyResult, error) {
 	sw := newStopwatch()
@@ -323,18 +340,10 @@ func (v *Verifier) CheckIdentity(ctx context.Context, req *VerifyRequest) (*Veri
 	case nameErr != nil:
 		o = outcome{result: ResultBadName, zh: "姓名格式无效", en: "invalid name"}
 	default:
-		ident, err := v.lookup(ctx, req.IDNumber)
-		sw.lap("gallery")
+		var err error
+		o, err = v.matchIdentity(ctx, req, sw, ResultNoRecord, "姓名和身份证号一致", "the name matches the ID number")
 		if err != nil {
 			return nil, err
-		}
-		switch {
-		case ident == nil:
-			o = outcome{result: ResultNoRecord, zh: "库中无此号", en: "no record of this ID number"}
-		case ident.Name != req.Name:
-			o = outcome{result: ResultMismatch, zh: "姓名和身份证号不一致", en: "the name does not match the ID number"}
-		default:
-			o = outcome{result: ResultMatch, zh: "姓名和身份证号一致", en: "the name matches the ID number"}
 		}
 	}
 	o.errCode = flowCode(o.result)
@@ -359,18 +368,10 @@ func (v *Verifier) CheckIdentityDate(ctx context.Context, req *VerifyRequest) (*
 	case dateErr != nil:
 		o = outcome{result: ResultDateBadValidity, zh: dateErr.Message, en: dateErr.EN}
 	default:
-		ident, err := v.lookup(ctx, req.IDNumber)
-		sw.lap("gallery")
+		var err error
+		o, err = v.matchIdentity(ctx, req, sw, ResultDateNoRecord, "一致", "the name, ID number and validity period match")
 		if err != nil {
 			return nil, err
-		}
-		switch {
-		case ident == nil:
-			o = outcome{result: ResultDateNoRecord, zh: "库中无此号", en: "no record of this ID number"}
-		case ident.Name != req.Name:
-			o = outcome{result: ResultMismatch, zh: "姓名和身份证号不一致", en: "the name does not match the ID number"}
-		default:
-			o = outcome{result: ResultMatch, zh: "一致", en: "the name, ID number and validity period match"}
 		}
 	}
 	o.errCode = flowCode(o.result)

@@ -406,16 +406,17 @@ func frames(r *engine.VerifyResult) (string, []string) {
 }
 
 func (s *Server) livenessCompare(k *call) (any, error) {
-	r, err := s.livenessRun(k, engine.VideoComparePhoto)
-	if err != nil {
-		return nil, err
-	}
-	best, list := frames(r)
-	return livenessCompareOut{BestFrameBase64: best, Sim: r.Sim, Result: r.Result, Description: r.Describe(k.lang), BestFrameList: list}, nil
+	return s.livenessWithCompare(k, engine.VideoComparePhoto)
 }
 
 func (s *Server) livenessRecognition(k *call) (any, error) {
-	r, err := s.livenessRun(k, engine.VideoCompareGallery)
+	return s.livenessWithCompare(k, engine.VideoCompareGallery)
+}
+
+// livenessWithCompare is LivenessCompare and LivenessRecognition: the same
+// answer, compared with the caller's photo or the gallery's.
+func (s *Server) livenessWithCompare(k *call, src engine.VideoCompare) (any, error) {
+	r, err := s.livenessRun(k, src)
 	if err != nil {
 		return nil, err
 	}
